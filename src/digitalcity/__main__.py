@@ -1,0 +1,3 @@
+from digitalcity.cli import main
+
+main()

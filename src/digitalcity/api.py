@@ -1,0 +1,15 @@
+"""The platform's REST API: one NinjaAPI, one router per app (mounted under /api/)."""
+
+from ninja import NinjaAPI
+
+from digitalcity.core.api import router as core_router
+from digitalcity.identity.api import router as identity_router
+
+api = NinjaAPI(
+    title="数字城市政务平台 API",
+    version="1",
+    description="Digital City platform API. 认证：会话 Cookie（页面）或令牌（系统间调用）。",
+    urls_namespace="api",
+)
+api.add_router("/core/", core_router)
+api.add_router("/identity/", identity_router)

@@ -1,0 +1,5 @@
+"""core REST endpoints (django-ninja router)."""
+
+from ninja import Router
+
+router = Router(tags=["core"])

@@ -1,0 +1,1 @@
+"""Signal handlers that write the audit log (filled by the audit module)."""
