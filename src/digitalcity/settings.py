@@ -67,6 +67,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000")
 CITY_NAME = env("DC_CITY_NAME", "示范市")
+# Portal footer (政府网站 rules ask for sponsor and filing numbers); empty ICP shows "未配置".
+DC_SITE_SPONSOR = env("DC_SITE_SPONSOR", f"{CITY_NAME}人民政府办公室")
+DC_SITE_OPERATOR = env("DC_SITE_OPERATOR", f"{CITY_NAME}大数据局")
+DC_SITE_ICP = env("DC_SITE_ICP", "")
+DC_SITE_PSB = env("DC_SITE_PSB", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -132,7 +137,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -151,7 +158,7 @@ AUTH_PASSWORD_VALIDATORS = [
     # passwords, no reuse of recent passwords.
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": "digitalcity.identity.passwords.MinimumLengthValidator",
         "OPTIONS": {"min_length": env_int("DC_PASSWORD_MIN_LENGTH", 10)},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -165,9 +172,14 @@ LOGOUT_REDIRECT_URL = "web:home"
 # Lockout and session rules (GB/T 22239 level 3): see docs/security.md.
 DC_LOGIN_MAX_FAILURES = env_int("DC_LOGIN_MAX_FAILURES", 5)
 DC_LOGIN_LOCKOUT_MINUTES = env_int("DC_LOGIN_LOCKOUT_MINUTES", 30)
+DC_LOGIN_FAILURE_WINDOW_MINUTES = env_int("DC_LOGIN_FAILURE_WINDOW_MINUTES", 15)
+# Per source address: higher, since one office NAT address serves many people.
+DC_LOGIN_IP_MAX_FAILURES = env_int("DC_LOGIN_IP_MAX_FAILURES", 20)
 DC_PASSWORD_MAX_AGE_DAYS = env_int("DC_PASSWORD_MAX_AGE_DAYS", 90)
 DC_PASSWORD_HISTORY = env_int("DC_PASSWORD_HISTORY", 5)
 DC_SMS_CODE_TTL_SECONDS = env_int("DC_SMS_CODE_TTL_SECONDS", 300)
+DC_SMS_CODE_INTERVAL_SECONDS = env_int("DC_SMS_CODE_INTERVAL_SECONDS", 60)
+DC_SMS_CODES_PER_DAY = env_int("DC_SMS_CODES_PER_DAY", 10)
 DC_SESSION_IDLE_MINUTES = env_int("DC_SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = env_int("DC_SESSION_MAX_HOURS", 8) * 3600
 SESSION_COOKIE_HTTPONLY = True
@@ -189,6 +201,8 @@ DC_SMS_BACKEND = env("DC_SMS_BACKEND", "digitalcity.core.notifications.backends.
 DC_SMS_GATEWAY_URL = env("DC_SMS_GATEWAY_URL", "")
 DC_SMS_GATEWAY_TOKEN = env("DC_SMS_GATEWAY_TOKEN", "")
 DC_SMS_MAX_ATTEMPTS = env_int("DC_SMS_MAX_ATTEMPTS", 5)
+DC_SMS_GATEWAY_TIMEOUT = env_int("DC_SMS_GATEWAY_TIMEOUT", 10)  # seconds per send request
+DC_SMS_FILE = Path(env("DC_SMS_FILE", str(VAR_DIR / "sms-outbox.jsonl")))  # FileSmsBackend
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
@@ -202,7 +216,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "noreply@digitalcity.local")
 # With REDIS_URL set, tasks go through RQ on Redis so workers can run on many machines.
 REDIS_URL = env("REDIS_URL", "")
 if REDIS_URL:
-    INSTALLED_APPS.append("django_tasks_rq")
+    # django_tasks_rq's system check requires django_rq installed (it owns RQ_QUEUES).
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
     RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 else:
@@ -239,6 +254,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True
+if STATIC_ROOT.is_relative_to(VAR_DIR):
+    # WhiteNoise warns about a missing STATIC_ROOT; the demo serves through finders.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Language and time ----------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from digitalcity.api import api
 
@@ -11,7 +11,7 @@ admin.site.site_header = "数字城市政务平台 · 系统管理"
 admin.site.site_title = "数字城市政务平台"
 admin.site.index_title = "系统管理"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("digitalcity.identity.urls")),

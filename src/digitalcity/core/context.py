@@ -23,8 +23,10 @@ class ActorContext:
     ip: str = ""
 
 
+# ActorContext is a frozen dataclass, so the shared default cannot be mutated.
 _current: contextvars.ContextVar[ActorContext] = contextvars.ContextVar(
-    "digitalcity_actor", default=ActorContext()
+    "digitalcity_actor",
+    default=ActorContext(),  # noqa: B039
 )
 
 

@@ -7,3 +7,11 @@ class IdentityConfig(AppConfig):
     label = "identity"
     verbose_name = _("统一身份")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_logged_out
+
+        from . import signals
+
+        user_logged_in.connect(signals.start_session_clocks, dispatch_uid="dc_session_clocks")
+        user_logged_out.connect(signals.audit_logout, dispatch_uid="dc_audit_logout")

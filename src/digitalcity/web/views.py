@@ -1,5 +1,25 @@
+"""Portal and workbench home pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from digitalcity.identity.models import User
+
+from . import navigation
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("数字城市政务平台")
+    return render(request, "web/home.html", {"services": navigation.portal_services()})
+
+
+@login_required
+def workbench(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not isinstance(user, User) or not user.is_staff_member:
+        raise PermissionDenied(_("工作台仅对政府工作人员开放。"))
+    return render(request, "web/workbench.html")

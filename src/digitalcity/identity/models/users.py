@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from digitalcity.core.models.base import AuditedMixin
@@ -50,14 +51,27 @@ class User(AuditedMixin, AbstractUser):
     password_changed_at = models.DateTimeField(_("密码修改时间"), null=True, blank=True)
     must_change_password = models.BooleanField(_("须修改密码"), default=False)
 
-    objects: ClassVar[UserManager["User"]] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager[User]] = UserManager()  # type: ignore[assignment]
 
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+        permissions = [
+            # identity.masking.reveal checks this; every use is audited with its reason.
+            ("view_unmasked_personal_data", _("可查看未脱敏的个人信息")),
+        ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Set the password and stamp when, which starts its maximum age (DC_PASSWORD_MAX_AGE_DAYS).
+
+        The history row is written by PasswordHistoryValidator.password_changed when the
+        user is saved, so a password set but never saved leaves no trace.
+        """
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
     @property
     def display_name(self) -> str:

@@ -1,5 +1,0 @@
-"""core REST endpoints (django-ninja router)."""
-
-from ninja import Router
-
-router = Router(tags=["core"])
