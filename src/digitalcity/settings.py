@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "digitalcity.web.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -262,6 +262,9 @@ if STATIC_ROOT.is_relative_to(VAR_DIR):
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Chinese unless the user chooses English with the language switch (a cookie); set true
+# to follow the browser's Accept-Language instead.
+DC_HONOR_BROWSER_LANGUAGE = env_bool("DC_HONOR_BROWSER_LANGUAGE", False)
 TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

@@ -23,6 +23,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
+from digitalcity.core.calendar_import import seed_from_chinesecalendar
 from digitalcity.core.divisions import load_divisions
 from digitalcity.core.ids import citizen_id_check_char, org_code_check_char, uscc_check_char
 from digitalcity.core.models import (
@@ -562,6 +563,9 @@ def seed_demo(
     now = timezone.now()
     with transaction.atomic():
         _seed_divisions(progress)
+        # Statutory holidays for every year chinesecalendar covers; later years stay
+        # missing until staff import the State Council notice (never guessed).
+        seed_from_chinesecalendar()
         departments = _seed_departments()
         logins = _seed_personas(departments, password_hash)
         account = {"password": password_hash, "password_changed_at": now, "date_joined": now}

@@ -56,7 +56,13 @@ def _redact(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]
 
 
 def _auto_now(model: type[models.Model]) -> set[str]:
-    return {f.attname for f in model._meta.concrete_fields if getattr(f, "auto_now", False)}
+    """Columns whose change alone is not an edit: auto_now stamps and `audit_ignore`."""
+    ignored = set(getattr(model, "audit_ignore", ()))
+    return {
+        f.attname
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or f.name in ignored
+    }
 
 
 def _saved_attnames(model: type[models.Model], update_fields: Any) -> list[str]:

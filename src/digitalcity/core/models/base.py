@@ -27,10 +27,14 @@ class AuditedMixin(models.Model):
     """Marks a model whose creates, edits and deletes go to the audit log automatically.
 
     The signal handlers in `digitalcity.core.audit.signals` log every subclass; fields
-    named in `audit_exclude` (e.g. password hashes) are recorded as changed but not valued.
+    named in `audit_exclude` (e.g. password hashes) are recorded as changed but not valued;
+    fields in `audit_ignore` are left out, so a save that changes only them writes no row.
     """
 
     audit_exclude: tuple[str, ...] = ()
+    # Fields never logged as edits (e.g. last_login: each login is logged as its own
+    # action, so an update row per login would only be noise).
+    audit_ignore: tuple[str, ...] = ()
 
     class Meta:
         abstract = True

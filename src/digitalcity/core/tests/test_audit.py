@@ -475,3 +475,22 @@ def test_an_update_of_some_fields_logs_only_what_was_written(department):
     entry = _entries(department).last()
     assert entry.before == {"name": "市场监督管理局"}
     assert entry.after == {"name": "市场监管局"}
+
+
+@pytest.mark.django_db
+def test_a_login_stamp_alone_writes_no_update_row(personas):
+    from django.utils import timezone
+
+    from digitalcity.core.models import AuditEntry
+
+    user = personas.citizen
+    before = AuditEntry.objects.count()
+    user.last_login = timezone.now()
+    user.save(update_fields=["last_login"])
+    assert AuditEntry.objects.count() == before
+    user.real_name = "王五"
+    user.last_login = timezone.now()
+    user.save()
+    entry = AuditEntry.objects.order_by("-seq").first()
+    assert entry.action == "update"
+    assert entry.after["real_name"] == "王五"

@@ -30,6 +30,7 @@ class User(AuditedMixin, AbstractUser):
     """
 
     audit_exclude = ("password", "last_login")
+    audit_ignore = ("last_login",)
 
     kind = models.CharField(
         _("账户类型"),
