@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from digitalcity.core.context import with_reason
+from digitalcity.core.imports import ImportRefused, RowError
 from digitalcity.core.models import (
     CalendarDay,
     CalendarDayKind,
@@ -208,33 +209,10 @@ def mark_year_edited(*, calendar_year: CalendarYear) -> None:
 # --- Import of a notice ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowError:
-    """One problem in an import file (same shape as `departments.RowError`)."""
+class NoticeImportError(ImportRefused):
+    """The notice import was refused as a whole; ``row_errors`` lists every problem found."""
 
-    row: int  # the spreadsheet row number as Excel shows it (header is row 1; 0: the form)
-    column: str  # the Chinese header, or the form field
-    message: str
-
-    def __str__(self) -> str:
-        if self.row == 0:
-            return _("「%(column)s」：%(message)s") % {
-                "column": self.column,
-                "message": self.message,
-            }
-        return _("第 %(row)d 行「%(column)s」：%(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
-
-
-class NoticeImportError(ValidationError):
-    """The import was refused as a whole; ``row_errors`` lists every problem found."""
-
-    def __init__(self, row_errors: list[RowError]) -> None:
-        self.row_errors = row_errors
-        super().__init__([str(e) for e in row_errors], code="calendar_import")
+    default_code = "calendar_import"
 
 
 @dataclass(frozen=True)

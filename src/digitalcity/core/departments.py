@@ -25,6 +25,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from digitalcity.core.ids import parse_uscc
+from digitalcity.core.imports import ImportRefused, RowError
 from digitalcity.core.models import Department, DepartmentKind, Division
 
 __all__ = [
@@ -64,26 +65,10 @@ _NO = {"否", "停用", "0", "false", "no", "n"}
 _SHEET_TITLE = gettext_lazy("部门")
 
 
-@dataclass(frozen=True)
-class RowError:
-    row: int  # the spreadsheet row number as Excel shows it (header is row 1)
-    column: str  # the Chinese header
-    message: str
-
-    def __str__(self) -> str:
-        return _("第 %(row)d 行「%(column)s」：%(message)s") % {
-            "row": self.row,
-            "column": self.column,
-            "message": self.message,
-        }
-
-
-class DepartmentImportError(ValidationError):
+class DepartmentImportError(ImportRefused):
     """The file was refused as a whole; `row_errors` lists every problem found."""
 
-    def __init__(self, row_errors: list[RowError]) -> None:
-        self.row_errors = row_errors
-        super().__init__([str(e) for e in row_errors], code="department_import")
+    default_code = "department_import"
 
 
 @dataclass

@@ -252,3 +252,19 @@ def test_admin_import_refuses_staff_without_the_permission(client: Client, city:
     client.force_login(clerk)
     assert client.get(reverse("admin:core_department_import")).status_code == 403
     assert client.get(reverse("admin:core_department_export")).status_code == 403
+
+
+def test_the_error_report_downloads_as_a_workbook_listing_every_row():
+    from openpyxl import load_workbook
+
+    from digitalcity.core.imports import RowError, error_report_xlsx
+
+    data = error_report_xlsx(
+        [RowError(3, "统一社会信用代码", "校验码错误"), RowError(0, "文件", "为空")]
+    )
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert rows == [
+        ("行号", "列", "问题"),
+        (3, "统一社会信用代码", "校验码错误"),
+        (None, "文件", "为空"),
+    ]
