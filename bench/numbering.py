@@ -7,7 +7,7 @@ BENCH_DATABASE_URL is set (a database the script may migrate and fill). Prints
 numbers/second and the ratio of the concurrent to the serial rate.
 
     .venv/bin/python bench/numbering.py
-    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/dc_bench .venv/bin/python bench/numbering.py
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1/dc_bench .venv/bin/python bench/numbering.py
 """
 
 from __future__ import annotations
