@@ -8,7 +8,10 @@ from digitalcity.identity.api import router as identity_router
 api = NinjaAPI(
     title="数字城市政务平台 API",
     version="1",
-    description="Digital City platform API. 认证：会话 Cookie（页面）或令牌（系统间调用）。",
+    description=(
+        "Digital City platform API. 认证：登录会话（Cookie + CSRF）。"
+        "系统间调用的令牌随数据交换中心提供。"
+    ),
     urls_namespace="api",
 )
 api.add_router("/core/", core_router)

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves the Swagger UI of /api/docs from our static files, not a CDN
     "django_tasks",
     "django_tasks_db",
     # the platform, bottom up (DESIGN.md "Layers")

@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("accounts/", include("digitalcity.identity.urls")),
+    path("core/", include("digitalcity.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("digitalcity.web.urls")),
 ]

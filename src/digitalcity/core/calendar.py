@@ -104,7 +104,8 @@ class CalendarMissingError(ValidationError):
         super().__init__(
             _(
                 "%(year)s 年的工作日历尚未导入，无法计算工作日。请系统管理员在"
-                "“系统管理 › 工作日历”中导入国务院办公厅关于 %(year)s 年部分节假日安排的通知。"
+                "“系统管理 › 基础平台 › 工作日历年度 › 导入节假日通知”中导入"
+                "国务院办公厅关于 %(year)s 年部分节假日安排的通知。"
             )
             % {"year": year},
             code="calendar_missing",

@@ -13,7 +13,7 @@ import hashlib
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import filetype
@@ -221,3 +221,26 @@ def store_upload(
             stored.file.storage.delete(stored.file.name)
         raise
     return stored
+
+
+# Who may download a stored file depends on what it belongs to (a case's materials, a
+# department's import), which only the owning app knows: apps register a rule per purpose.
+FileAccessRule = Callable[[Any, StoredFile], bool]
+_access_rules: dict[str, FileAccessRule] = {}
+
+
+def register_file_access(purpose: str, rule: FileAccessRule) -> None:
+    """Let the app that owns files of `purpose` decide who else may download them."""
+    _access_rules[purpose] = rule
+
+
+def can_download(user: Any, stored: StoredFile) -> bool:
+    """The uploader, an administrator, or whoever the owning app's rule admits."""
+    if user is None or not user.is_authenticated:
+        return False
+    if stored.uploaded_by_id == user.pk or getattr(user, "is_superuser", False):
+        return True
+    if getattr(user, "kind", "") == "admin":
+        return True
+    rule = _access_rules.get(stored.purpose)
+    return bool(rule and rule(user, stored))

@@ -8,12 +8,13 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from digitalcity.core.models import Membership
+from digitalcity.core.audit.services import record
+from digitalcity.core.models import AuditAction, Membership
 
 from . import lockout
 from .masking import mask_id_number, mask_name, mask_phone
@@ -109,6 +110,26 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description=_("手机号码"))
     def masked_phone(self, obj: User) -> str:
         return mask_phone(obj.phone)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The edit form shows ID number and phone in full: an unmasked view, logged with
+        # the administrator's purpose like every other (DESIGN "Rules that hold everywhere").
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, object_id)
+            if obj is not None and (obj.id_number or obj.phone):
+                record(
+                    action=AuditAction.VIEW_UNMASKED,
+                    obj=obj,
+                    reason=gettext("系统管理：打开账户编辑页（显示完整身份证号、手机号）"),
+                )
+        return response
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         if not change:

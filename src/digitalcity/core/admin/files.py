@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +41,8 @@ class StoredFileAdmin(admin.ModelAdmin[StoredFile]):
     def download(self, obj: StoredFile) -> SafeString | str:
         if not obj.file:
             return "-"
-        return format_html('<a href="{}">{}</a>', obj.file.url, obj.file.name)
+        url = reverse("core:download_file", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.original_name)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -494,3 +494,14 @@ def test_a_login_stamp_alone_writes_no_update_row(personas):
     entry = AuditEntry.objects.order_by("-seq")[0]
     assert entry.action == "update"
     assert entry.after == {"real_name": "王五"}
+
+
+@pytest.mark.django_db
+def test_audit_head_prints_the_newest_hash_for_the_backup_log(personas):
+    from digitalcity.core.models import AuditChainHead
+
+    out = StringIO()
+    call_command("audit", "head", stdout=out)
+    head = AuditChainHead.objects.get(pk=1)
+    assert f"seq={head.last_seq} hash={head.last_hash}" in out.getvalue()
+    assert len(head.last_hash) == 64

@@ -234,3 +234,29 @@ def test_the_admin_lists_files_and_allows_no_edits(client, citizen):
     assert page.status_code == 200
     assert stored.sha256 in page.text
     assert client.get("/admin/core/storedfile/add/").status_code == 403
+
+
+def test_the_uploader_downloads_the_file_and_others_get_404(client, personas, monkeypatch):
+    from django.urls import reverse
+
+    from digitalcity.core import files
+
+    stored = store("证明.png", png_bytes(), personas.citizen, purpose="dl-test")
+    url = reverse("core:download_file", args=[stored.pk])
+
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    client.force_login(personas.clerk_a)
+    assert client.get(url).status_code == 404
+    client.force_login(personas.citizen)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == png_bytes()
+    assert "attachment" in response["Content-Disposition"]
+
+    # The owning app may admit others for its purpose (e.g. the handling clerk).
+    monkeypatch.setattr(files, "_access_rules", {})
+    files.register_file_access("dl-test", lambda user, f: user.pk == personas.clerk_a.pk)
+    client.force_login(personas.clerk_a)
+    assert client.get(url).status_code == 200
+    client.force_login(personas.clerk_b)
+    assert client.get(url).status_code == 404

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
-from digitalcity.core.models import AuditEntry
+from digitalcity.core.models import AuditAction, AuditEntry
 from digitalcity.identity.masking import reveal
 
 from .factories import Personas
@@ -79,3 +79,16 @@ def test_the_outsider_cannot_reveal_another_persons_data_by_url(
     response = client.post(url, {"reason": "看看"})
     assert response.status_code == 403
     assert id_number not in response.content.decode()
+
+
+def test_opening_a_user_in_the_admin_is_logged_as_an_unmasked_view(
+    client: Client, personas: Personas
+) -> None:
+    client.force_login(personas.admin)
+    url = reverse("admin:identity_user_change", args=[personas.citizen.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert personas.citizen.id_number in response.content.decode()
+    entry = AuditEntry.objects.filter(action=AuditAction.VIEW_UNMASKED).latest("seq")
+    assert entry.object_id == str(personas.citizen.pk)
+    assert "系统管理" in entry.reason

@@ -28,12 +28,26 @@ class Command(BaseCommand):
         show = sub.add_parser("show", help="列出审计记录（最近的在最后）")
         show.add_argument("--object", dest="object", default="", help="对象，如 core.department:12")
         show.add_argument("--last", type=int, default=20, help="显示最近 N 条（默认 20）")
+        sub.add_parser("head", help="打印链头（最新序号与哈希），用于在备份日志中留存锚点")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "verify":
             self.verify()
+        elif options["subcommand"] == "head":
+            self.head()
         else:
             self.show(object_ref=options["object"], last=options["last"])
+
+    def head(self) -> None:
+        """One line to keep outside the database: whoever rewrites the chain cannot match it."""
+        head = AuditChainHead.objects.filter(pk=1).first()
+        if head is None:
+            self.stdout.write(_("审计链为空"))
+            return
+        self.stdout.write(
+            f"{timezone.localtime().isoformat(timespec='seconds')} seq={head.last_seq} "
+            f"hash={head.last_hash}"
+        )
 
     def verify(self) -> None:
         head = AuditChainHead.objects.filter(pk=1).first()

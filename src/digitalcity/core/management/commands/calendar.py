@@ -159,7 +159,8 @@ class Command(BaseCommand):
                 _(
                     "%(years)s 年的工作日历尚未导入（%(horizon)s 在 %(days)d 天内）："
                     "请导入国务院办公厅关于 %(first)s 年部分节假日安排的通知"
-                    "（digitalcity calendar import 或 系统管理 › 工作日历 › 导入节假日通知）"
+                    "（digitalcity calendar import 或 "
+                    "系统管理 › 基础平台 › 工作日历年度 › 导入节假日通知）"
                 )
                 % {
                     "years": _years(missing),
