@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from digitalcity.cases.api import router as cases_router
 from digitalcity.core.api import router as core_router
 from digitalcity.identity.api import router as identity_router
 
@@ -16,3 +17,4 @@ api = NinjaAPI(
 )
 api.add_router("/core/", core_router)
 api.add_router("/identity/", identity_router)
+api.add_router("/cases/", cases_router)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     # the platform, bottom up (DESIGN.md "Layers")
     "digitalcity.core",
     "digitalcity.identity",
+    "digitalcity.cases",
     "digitalcity.web",
 ]
 
@@ -196,6 +197,15 @@ SECURE_PROXY_SSL_HEADER = (
 DC_CALENDAR_ALLOW_ESTIMATE = env_bool("DC_CALENDAR_ALLOW_ESTIMATE", False)
 # Office hours for working-hour arithmetic: comma-separated HH:MM-HH:MM spans.
 DC_OFFICE_HOURS = env("DC_OFFICE_HOURS", "09:00-12:00,13:30-17:30")
+
+# --- Case engine (docs/cases.md) ------------------------------------------
+# Register the example case type `example.parallel` (tests, benchmarks, the demo);
+# a city that does not want it in its type list switches it off.
+DC_CASES_EXAMPLE_TYPES = env_bool("DC_CASES_EXAMPLE_TYPES", True)
+# How often each worker sweeps clocks for prompts and yellow/red cards, and how many
+# clocks one sweep transaction claims.
+DC_CASES_SWEEP_SECONDS = env_int("DC_CASES_SWEEP_SECONDS", 30)
+DC_CASES_SWEEP_BATCH = env_int("DC_CASES_SWEEP_BATCH", 2000)
 
 # --- Notifications --------------------------------------------------------
 DC_SMS_BACKEND = env("DC_SMS_BACKEND", "digitalcity.core.notifications.backends.ConsoleSmsBackend")

@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("digitalcity.identity.urls")),
     path("core/", include("digitalcity.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("digitalcity.cases.urls")),
     path("", include("digitalcity.web.urls")),
 ]
 if settings.DEBUG:

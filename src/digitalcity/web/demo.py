@@ -23,6 +23,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
+from digitalcity.cases.demo import seed_demo_cases
 from digitalcity.core.calendar_import import seed_from_chinesecalendar
 from digitalcity.core.divisions import load_divisions
 from digitalcity.core.ids import citizen_id_check_char, org_code_check_char, uscc_check_char
@@ -594,4 +595,6 @@ def seed_demo(
             for e in synthetic_enterprises(enterprises)
         ]
         _bulk_users("enterprises", enterprise_rows, progress)
+    # Example cases through the engine's services, after the people they need exist.
+    seed_demo_cases()
     return logins

@@ -1,0 +1,442 @@
+"""The engine's shared internals: one `Run` per service call, rules, clock moves.
+
+Not a public API: apps call the functions re-exported by `cases.services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from digitalcity.core import calendar
+from digitalcity.core.models import Department, Membership
+from digitalcity.identity.permissions import is_admin
+
+from .. import hooks
+from ..choices import (
+    ACTIVE_TASK_STATES,
+    APPLICANT_ROLE,
+    CaseDepartmentRole,
+    ClockState,
+    EventKind,
+    SignalStage,
+    TaskState,
+)
+from ..clocks import consumed, moments, settle_stage
+from ..declare import ALL_CLOCKS, CaseType, ClockSpec, TaskSpec, Transition, get_type
+from ..models import Case, CaseDepartment, Clock, Event, Task
+
+CLOCK_FIELDS = [
+    "state",
+    "run",
+    "limit",
+    "extended",
+    "started_at",
+    "paused_at",
+    "stopped_at",
+    "segment_started_at",
+    "used",
+    "due_at",
+    "prompt_at",
+    "red_at",
+    "signal_stage",
+    "next_signal_at",
+    "estimated",
+]
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """One service call: one transaction, and one snapshot of the calendar rows for every
+    clock computed in it."""
+    with transaction.atomic(), calendar.cached():
+        yield
+
+
+def actor_label(actor: Any) -> str:
+    if actor is None:
+        return _("系统")
+    return str(getattr(actor, "real_name", "") or getattr(actor, "org_name", "") or actor)
+
+
+def signed_in(actor: Any) -> bool:
+    return actor is not None and actor.is_authenticated and actor.is_active
+
+
+class Run:
+    """One service call on one case: the locked case row, its clocks, and the events to write.
+
+    `finish()` writes the events in one INSERT, saves the changed clocks in one UPDATE
+    statement per batch, and schedules the listeners for after commit.
+    """
+
+    def __init__(self, case: Case, actor: Any, *, lock: bool = True) -> None:
+        self.now = timezone.now()
+        self.actor = actor
+        self.label = actor_label(actor)
+        if lock:
+            # The row lock serializes every change to one case (PostgreSQL); SQLite's
+            # write lock does the same for the whole database.
+            self.case = Case.objects.select_for_update().get(pk=case.pk)
+        else:
+            self.case = case
+        self.type: CaseType = get_type(self.case.type_code)
+        self.events: list[Event] = []
+        self._clocks: list[Clock] | None = None
+        self._dirty_clocks: dict[int, Clock] = {}
+        self._memberships: list[tuple[int, str]] | None = None
+        self._involved: set[int] | None = None
+
+    # --- events -----------------------------------------------------------
+
+    def event(self, kind: str, *, task: Task | None = None, **fields: Any) -> Event:
+        if task is not None:
+            fields["task"] = task
+        event = Event(
+            case=self.case,
+            actor=self.actor,
+            actor_label=self.label,
+            at=self.now,
+            kind=kind,
+            **fields,
+        )
+        self.events.append(event)
+        return event
+
+    # --- who ----------------------------------------------------------------
+
+    def memberships(self) -> list[tuple[int, str]]:
+        """The actor's active (department id, role) pairs, read once per call."""
+        if self._memberships is None:
+            if not signed_in(self.actor):
+                self._memberships = []
+            else:
+                self._memberships = list(
+                    Membership.objects.filter(
+                        user=self.actor, is_active=True, department__is_active=True
+                    ).values_list("department_id", "role")
+                )
+        return self._memberships
+
+    def involved(self) -> set[int]:
+        if self._involved is None:
+            self._involved = set(
+                CaseDepartment.objects.filter(case=self.case).values_list(
+                    "department_id", flat=True
+                )
+            )
+        return self._involved
+
+    def is_admin(self) -> bool:
+        return is_admin(self.actor)
+
+    def member_of(self, department_id: int, roles: Iterable[str] = ()) -> bool:
+        wanted = set(roles)
+        return self.is_admin() or any(
+            dept == department_id and (not wanted or role in wanted)
+            for dept, role in self.memberships()
+        )
+
+    def may_take(self, transition: Transition) -> bool:
+        return may_take(
+            transition,
+            case=self.case,
+            actor=self.actor,
+            admin=self.is_admin(),
+            memberships=self.memberships(),
+            involved=self.involved(),
+        )
+
+    # --- clocks -------------------------------------------------------------
+
+    def clocks(self) -> list[Clock]:
+        if self._clocks is None:
+            self._clocks = list(Clock.objects.select_for_update().filter(case=self.case))
+        return self._clocks
+
+    def touch(self, clock: Clock) -> None:
+        self._dirty_clocks[id(clock)] = clock
+
+    def finish(self) -> None:
+        if self._dirty_clocks:
+            dirty = list(self._dirty_clocks.values())
+            new = [c for c in dirty if c.pk is None]
+            old = [c for c in dirty if c.pk is not None]
+            if new:
+                Clock.objects.bulk_create(new)
+            if old:
+                Clock.objects.bulk_update(old, CLOCK_FIELDS)
+            self._dirty_clocks.clear()
+        if self.events:
+            Event.objects.bulk_create(self.events)
+            hooks.schedule_listeners(self.events)
+            self.events = []
+
+
+def may_take(
+    transition: Transition,
+    *,
+    case: Case,
+    actor: Any,
+    admin: bool,
+    memberships: Sequence[tuple[int, str]],
+    involved: set[int],
+) -> bool:
+    """Whether `actor` may take `transition` on `case` (roles per cases.declare)."""
+    if transition.system or not signed_in(actor):
+        return False
+    if APPLICANT_ROLE in transition.roles and case.applicant_id == actor.pk:
+        return True
+    if admin:
+        return True
+    staff_roles = {role for role in transition.roles if role != APPLICANT_ROLE}
+    if transition.roles and not staff_roles:
+        return False
+    scope = {case.department_id} if transition.lead_only else involved
+    return any(
+        dept in scope and (not staff_roles or role in staff_roles) for dept, role in memberships
+    )
+
+
+def refuse(message: str) -> PermissionDenied:
+    return PermissionDenied(message)
+
+
+# --- Clock moves --------------------------------------------------------------
+
+
+def paused_in(ct: CaseType, state: str, code: str) -> bool:
+    pauses = ct.state(state).pauses
+    return ALL_CLOCKS in pauses or code in pauses
+
+
+def _recompute(run: Run, clock: Clock) -> None:
+    found = moments(clock)
+    clock.due_at, clock.prompt_at, clock.red_at = found.due_at, found.prompt_at, found.red_at
+    clock.estimated = clock.estimated or found.estimated
+    settle_stage(clock, run.now)
+
+
+def _clear_moments(clock: Clock) -> None:
+    clock.due_at = clock.prompt_at = clock.red_at = clock.next_signal_at = None
+
+
+def clock_start(run: Run, clock: Clock) -> None:
+    """Start (or restart after a stop: a new run with the full limit) a clock."""
+    if clock.state in (ClockState.RUNNING, ClockState.PAUSED):
+        return
+    if clock.state == ClockState.STOPPED:
+        clock.run += 1
+        clock.used = Decimal(0)
+        clock.extended = 0
+        clock.stopped_at = None
+        clock.estimated = False
+    clock.signal_stage = SignalStage.NONE
+    clock.started_at = run.now
+    run.event(EventKind.CLOCK_STARTED, task_id=clock.task_id, data={"clock": clock.code})
+    if paused_in(run.type, run.case.state, clock.code):
+        clock.state = ClockState.PAUSED
+        clock.paused_at = run.now
+        clock.segment_started_at = None
+        _clear_moments(clock)
+    else:
+        clock.state = ClockState.RUNNING
+        clock.segment_started_at = run.now
+        _recompute(run, clock)
+    run.touch(clock)
+
+
+def _close_segment(run: Run, clock: Clock) -> None:
+    assert clock.segment_started_at is not None  # noqa: S101 - running clocks have one
+    used, estimated = consumed(clock.unit, clock.segment_started_at, run.now)
+    clock.used = Decimal(clock.used) + used
+    clock.estimated = clock.estimated or estimated
+    clock.segment_started_at = None
+
+
+def clock_pause(run: Run, clock: Clock) -> None:
+    if clock.state != ClockState.RUNNING:
+        return
+    _close_segment(run, clock)
+    clock.state = ClockState.PAUSED
+    clock.paused_at = run.now
+    _clear_moments(clock)
+    run.event(
+        EventKind.CLOCK_PAUSED,
+        task_id=clock.task_id,
+        to_state=run.case.state,
+        data={"clock": clock.code, "used": str(clock.used)},
+    )
+    run.touch(clock)
+
+
+def clock_resume(run: Run, clock: Clock) -> None:
+    if clock.state != ClockState.PAUSED:
+        return
+    clock.state = ClockState.RUNNING
+    clock.segment_started_at = run.now
+    clock.paused_at = None
+    _recompute(run, clock)
+    run.event(
+        EventKind.CLOCK_RESUMED,
+        task_id=clock.task_id,
+        data={"clock": clock.code, "due_at": clock.due_at.isoformat() if clock.due_at else None},
+    )
+    run.touch(clock)
+
+
+def clock_stop(run: Run, clock: Clock) -> None:
+    if clock.state not in (ClockState.RUNNING, ClockState.PAUSED):
+        return
+    # Whether it ended in time is judged against the due moment it had when stopped.
+    due_at = clock.due_at
+    if clock.state == ClockState.RUNNING:
+        _close_segment(run, clock)
+    clock.state = ClockState.STOPPED
+    clock.stopped_at = run.now
+    clock.paused_at = None
+    _clear_moments(clock)
+    run.event(
+        EventKind.CLOCK_STOPPED,
+        task_id=clock.task_id,
+        data={
+            "clock": clock.code,
+            "used": str(clock.used),
+            "total": clock.limit + clock.extended,
+            "overdue": clock.used > clock.limit + clock.extended
+            or (due_at is not None and run.now > due_at),
+        },
+    )
+    run.touch(clock)
+
+
+def clock_recompute(run: Run, clock: Clock) -> None:
+    """After the limit changed (an extension): new moments for a running clock."""
+    if clock.state == ClockState.RUNNING:
+        _recompute(run, clock)
+    run.touch(clock)
+
+
+def new_clock(run: Run, spec: ClockSpec, *, task: Task | None, limit: int | None) -> Clock:
+    clock = Clock(
+        case=run.case,
+        task=task,
+        code=spec.code,
+        unit=spec.unit,
+        limit=spec.limit if limit is None else limit,
+        prompt_before=spec.prompt_before,
+        red_after=spec.red_after,
+    )
+    if run._clocks is not None:
+        run._clocks.append(clock)
+    run.touch(clock)
+    return clock
+
+
+def check_limit(limit: Any, field: str) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1 or limit > 5000:
+        raise ValidationError({field: _("时限须为 1 至 5000 之间的整数，收到 %r") % (limit,)})
+    return limit
+
+
+# --- Tasks ----------------------------------------------------------------------
+
+
+def add_department(run: Run, department_id: int, role: str = CaseDepartmentRole.CO) -> None:
+    if department_id in run.involved():
+        return
+    CaseDepartment.objects.create(
+        case=run.case, department_id=department_id, role=role, added_at=run.now
+    )
+    run.involved().add(department_id)
+
+
+def create_tasks(
+    run: Run,
+    spec: TaskSpec,
+    departments: Sequence[int],
+    *,
+    assignee: Any = None,
+    limit: int | None = None,
+) -> list[Task]:
+    if not departments:
+        raise ValidationError({"departments": _("下达任务至少须指定一个承办部门")})
+    if len(set(departments)) != len(departments):
+        raise ValidationError({"departments": _("承办部门不能重复")})
+    known = set(
+        Department.objects.filter(pk__in=departments, is_active=True).values_list("pk", flat=True)
+    )
+    missing = [d for d in departments if d not in known]
+    if missing:
+        raise ValidationError(
+            {"departments": _("承办部门不存在或已停用：%(ids)s") % {"ids": missing}}
+        )
+    if assignee is not None:
+        member_of = set(
+            Membership.objects.filter(
+                user=assignee, department_id__in=departments, is_active=True
+            ).values_list("department_id", flat=True)
+        )
+        if member_of != set(departments):
+            raise ValidationError({"assignee": _("指定的承办人须是每个承办部门的人员")})
+    group = f"{spec.code}-{run.now:%Y%m%d%H%M%S%f}"
+    tasks = [
+        Task(
+            case=run.case,
+            spec=spec.code,
+            kind=spec.kind,
+            group=group,
+            join=spec.join,
+            department_id=dept,
+            assignee=assignee,
+            created_at=run.now,
+        )
+        for dept in departments
+    ]
+    Task.objects.bulk_create(tasks)
+    for task in tasks:
+        add_department(run, task.department_id)
+        run.event(
+            EventKind.TASK_CREATED,
+            task=task,
+            data={"spec": spec.code, "department": task.department_id},
+        )
+        if spec.clock is not None:
+            clock_start(run, new_clock(run, spec.clock, task=task, limit=limit))
+    return tasks
+
+
+def task_clocks(run: Run, task: Task) -> list[Clock]:
+    return [c for c in run.clocks() if c.task_id == task.pk]
+
+
+def end_task(run: Run, task: Task, state: str) -> None:
+    """Leave an active task in `state` (completed, returned, cancelled): unlock, stop clocks."""
+    task.state = state
+    task.locked_by = None
+    task.locked_at = None
+    if state in (TaskState.COMPLETED, TaskState.CANCELLED, TaskState.RETURNED):
+        task.completed_at = run.now
+    for clock in task_clocks(run, task):
+        clock_stop(run, clock)
+
+
+def cancel_active_tasks(run: Run, *, exclude: Task | None = None, group: str | None = None) -> None:
+    qs = Task.objects.select_for_update().filter(case=run.case, state__in=ACTIVE_TASK_STATES)
+    if group is not None:
+        qs = qs.filter(group=group)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    cancelled = list(qs)
+    for task in cancelled:
+        end_task(run, task, TaskState.CANCELLED)
+        run.event(EventKind.TASK_CANCELLED, task=task)
+    if cancelled:
+        Task.objects.bulk_update(cancelled, ["state", "locked_by", "locked_at", "completed_at"])
