@@ -88,7 +88,9 @@ def test_opening_a_user_in_the_admin_is_logged_as_an_unmasked_view(
     url = reverse("admin:identity_user_change", args=[personas.citizen.pk])
     response = client.get(url)
     assert response.status_code == 200
-    assert personas.citizen.id_number in response.content.decode()
+    id_number = personas.citizen.id_number
+    assert id_number is not None
+    assert id_number in response.content.decode()
     entry = AuditEntry.objects.filter(action=AuditAction.VIEW_UNMASKED).latest("seq")
     assert entry.object_id == str(personas.citizen.pk)
     assert "系统管理" in entry.reason
