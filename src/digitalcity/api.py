@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from digitalcity.cases.api import router as cases_router
 from digitalcity.core.api import router as core_router
 from digitalcity.identity.api import router as identity_router
+from digitalcity.registry.api import router as registry_router
 
 api = NinjaAPI(
     title="数字城市政务平台 API",
@@ -17,4 +18,5 @@ api = NinjaAPI(
 )
 api.add_router("/core/", core_router)
 api.add_router("/identity/", identity_router)
+api.add_router("/registry/", registry_router)
 api.add_router("/cases/", cases_router)

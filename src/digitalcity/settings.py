@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     # the platform, bottom up (DESIGN.md "Layers")
     "digitalcity.core",
     "digitalcity.identity",
+    "digitalcity.registry",
     "digitalcity.cases",
     "digitalcity.web",
 ]
@@ -206,6 +207,12 @@ DC_CASES_EXAMPLE_TYPES = env_bool("DC_CASES_EXAMPLE_TYPES", True)
 # clocks one sweep transaction claims.
 DC_CASES_SWEEP_SECONDS = env_int("DC_CASES_SWEEP_SECONDS", 30)
 DC_CASES_SWEEP_BATCH = env_int("DC_CASES_SWEEP_BATCH", 2000)
+
+# --- Registry linkage (docs/registry.md "Linkage (Splink)") ----------------
+# A record without a valid ID number is linked to a person automatically at or above
+# DC_REGISTRY_LINK_AUTO; from DC_REGISTRY_LINK_REVIEW up to that it waits for review.
+DC_REGISTRY_LINK_AUTO = float(env("DC_REGISTRY_LINK_AUTO", "0.99"))
+DC_REGISTRY_LINK_REVIEW = float(env("DC_REGISTRY_LINK_REVIEW", "0.5"))
 
 # --- Notifications --------------------------------------------------------
 DC_SMS_BACKEND = env("DC_SMS_BACKEND", "digitalcity.core.notifications.backends.ConsoleSmsBackend")

@@ -16,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", api.urls),
     path("accounts/", include("digitalcity.identity.urls")),
     path("core/", include("digitalcity.core.urls")),
+    path("registry/", include("digitalcity.registry.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("digitalcity.cases.urls")),
     path("", include("digitalcity.web.urls")),

@@ -38,6 +38,7 @@ from digitalcity.core.models import (
     Position,
 )
 from digitalcity.identity.models import AccountKind, User
+from digitalcity.registry.demo import seed_demo_people, seed_registry
 
 __all__ = [
     "CITY_CODE",
@@ -597,4 +598,8 @@ def seed_demo(
         _bulk_users("enterprises", enterprise_rows, progress)
     # Example cases through the engine's services, after the people they need exist.
     seed_demo_cases()
+    # The registry's sources and rules, and the citizens in the population database
+    # (through the real import path, as a police household-register batch).
+    seed_registry()
+    seed_demo_people()
     return logins

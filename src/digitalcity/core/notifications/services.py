@@ -19,7 +19,7 @@ from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from digitalcity.core.models import Notification, NotificationChannel, NotificationStatus
 
@@ -32,8 +32,8 @@ PHONE_RE = re.compile(r"1\d{10}")
 class ReceiptStatus(models.TextChoices):
     """What a gateway's delivery receipt may say (docs/api/sms-gateway.md)."""
 
-    DELIVERED = "delivered", _lazy("已送达")
-    FAILED = "failed", _lazy("未送达")
+    DELIVERED = "delivered", gettext_lazy("已送达")
+    FAILED = "failed", gettext_lazy("未送达")
 
 
 def _address(channel: str, recipient: Any, to: str | None) -> str:

@@ -7,6 +7,7 @@ English, so a new user-facing string cannot silently reach English users in Chin
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
 import shutil
@@ -35,6 +36,22 @@ HOW_TO_FIX = (
     "%(name)s placeholders; check any '#, fuzzy' guess and delete that line), and run\n"
     "    ../../.venv/bin/digitalcity compilemessages -l en\n"
     "Commit both django.po and django.mo."
+)
+
+# What makemessages extracts: xgettext's Python keywords plus the ones Django adds.
+EXTRACTED_NAMES = frozenset(
+    {
+        "_",
+        "gettext",
+        "gettext_lazy",
+        "gettext_noop",
+        "ngettext",
+        "ngettext_lazy",
+        "pgettext",
+        "pgettext_lazy",
+        "npgettext",
+        "npgettext_lazy",
+    }
 )
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -286,4 +303,28 @@ def test_every_translatable_string_in_the_source_is_in_the_catalog(
         + "\n".join(f"  {e.where()}" for e in missing)
         + "\n\n"
         + HOW_TO_FIX
+    )
+
+
+def test_translation_functions_are_imported_under_names_makemessages_extracts() -> None:
+    """`gettext_lazy as _l` hides every string of its module from makemessages: none is
+    ever translated, and the catalog tests above cannot see them."""
+    hidden: list[str] = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        relative = path.relative_to(PACKAGE_DIR)
+        if {"tests", "migrations"} & set(relative.parts):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "django.utils.translation":
+                hidden.extend(
+                    f"  {relative}:{node.lineno}  {alias.name} as {alias.asname}"
+                    for alias in node.names
+                    if alias.name in EXTRACTED_NAMES
+                    and alias.asname is not None
+                    and alias.asname not in EXTRACTED_NAMES
+                )
+    assert not hidden, (
+        "makemessages does not extract strings marked with these names; import the function "
+        "as `_` or under its own name (e.g. `gettext_lazy`), then run makemessages and "
+        "translate:\n" + "\n".join(hidden)
     )

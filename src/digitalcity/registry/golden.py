@@ -1,0 +1,845 @@
+"""Golden records from source records, by rules kept as data (一数一源、多元校核、动态更新).
+
+Functions other parts call (R2's review queue among them):
+
+- `apply_record(record, *, cause=VersionCause.LINK)`: rebuild the golden record the
+  source record belongs to (after linkage set `record.person`), with provenance.
+- `rebuild_person(person, *, cause=VersionCause.REBUILD)` and
+  `rebuild_organization(organization, *, cause=…)`: rebuild one golden record.
+- `rebuild(entity=, keys=, batch=None, cause=…, valid_from=None)`: the same for many keys.
+- `apply_batch(batch=, stage=, progress=None)`: called by the importer inside its
+  transaction for the keys a batch touched.
+
+Steps of one build, per chunk of `CHUNK` keys (a few queries per chunk, never per row):
+1. Load the chunk's current source records (keyed by the ID number / credit code, plus
+   keyless records linked to the subject), the golden rows, their open versions, field
+   provenance and conflicts, in one query each.
+2. In memory, per subject: for each field, the first source in the FieldRule's order
+   that has a value wins (fallback order); a correction decided on a conflict stands
+   while the authoritative record it was decided against is still current. Derived:
+   birth date and sex from the ID number when no source gives them, status deceased
+   when a death date is known, the pinyin of the name.
+3. Each other source's differing value is a conflict for the rule's department (unless
+   that department already confirmed the golden value against exactly that value).
+4. Write in bulk (COPY / executemany / UPDATE … FROM): new and changed golden rows,
+   provenance rows, a new version (the previous one closed at the new one's start),
+   population events (birth, death, move, move out, name change, marital change),
+   conflicts opened, updated or dismissed, and the exact links of the records.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+from pypinyin import lazy_pinyin
+
+from digitalcity.core.models import Division
+
+from .bulk import db_value, dumps, insert_rows, update_rows
+from .choices import ConflictState, Entity, EventKind, LinkMethod, PersonStatus, VersionCause
+from .fields import GOLDEN_FIELDS
+from .models import (
+    Conflict,
+    FieldRule,
+    ImportBatch,
+    Organization,
+    OrganizationFieldValue,
+    OrganizationVersion,
+    Person,
+    PersonFieldValue,
+    PersonVersion,
+    PopulationEvent,
+    Source,
+    SourceRecord,
+)
+
+__all__ = [
+    "CHUNK",
+    "BuildStats",
+    "apply_batch",
+    "apply_record",
+    "load_rules",
+    "lock_entity",
+    "name_pinyin",
+    "rebuild",
+    "rebuild_organization",
+    "rebuild_person",
+]
+
+CHUNK = 10000
+AUTO_DISMISS = "来源数据已一致，自动撤销"
+
+
+@dataclass(frozen=True)
+class Spec:
+    entity: str
+    model: type[Model]
+    value_model: type[Model]
+    version_model: type[Model]
+    key: str  # the golden row's key column
+    fk: str  # the FK name on records, values, versions, conflicts
+    fields: tuple[str, ...]
+    date_fields: frozenset[str]
+
+
+SPECS: dict[str, Spec] = {
+    Entity.PERSON: Spec(
+        Entity.PERSON,
+        Person,
+        PersonFieldValue,
+        PersonVersion,
+        "id_number",
+        "person",
+        GOLDEN_FIELDS[Entity.PERSON],
+        frozenset({"birth_date", "death_date"}),
+    ),
+    Entity.ORGANIZATION: Spec(
+        Entity.ORGANIZATION,
+        Organization,
+        OrganizationFieldValue,
+        OrganizationVersion,
+        "uscc",
+        "organization",
+        GOLDEN_FIELDS[Entity.ORGANIZATION],
+        frozenset({"established_on"}),
+    ),
+}
+
+
+@dataclass
+class Rules:
+    order: dict[str, list[int]]  # field -> source ids, authoritative first
+    department: dict[str, int]  # field -> responsible department id
+    source_ids: list[int]  # every source of the entity
+
+
+def load_rules(entity: str) -> Rules:
+    """The FieldRules of `entity` resolved to source ids (unknown codes are skipped)."""
+    sources = {s.code: s for s in Source.objects.filter(entity=entity)}
+    order: dict[str, list[int]] = {}
+    department: dict[str, int] = {}
+    for rule in FieldRule.objects.filter(entity=entity):
+        ids = [sources[code].pk for code in rule.sources if code in sources]
+        if not ids:
+            continue
+        order[rule.field] = ids
+        first = next(s for s in sources.values() if s.pk == ids[0])
+        department[rule.field] = rule.department_id or first.department_id
+    return Rules(order, department, [s.pk for s in sources.values()])
+
+
+@functools.lru_cache(maxsize=65536)
+def name_pinyin(name: str) -> str:
+    """Space-separated toneless pinyin (张三 → "zhang san"), for search and blocking."""
+    return " ".join(lazy_pinyin(name)) if name else ""
+
+
+@dataclass
+class BuildStats:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    conflicts_opened: int = 0
+    events: int = 0
+
+
+@dataclass(frozen=True)
+class _Correction:
+    value: str
+    against: int | None  # the golden record the decision overruled
+    source: int
+    record: int | None
+
+
+@dataclass
+class _Built:
+    key: str
+    snapshot: dict[str, str]
+    provenance: dict[str, tuple[int, int | None, int | None]]  # field -> source, batch, record
+    conflicts: dict[tuple[str, int], tuple[str, int, str, int | None]] = field(
+        default_factory=dict
+    )  # (field, source) -> (other value, other record, golden value, golden record)
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------
+
+
+def apply_batch(
+    *,
+    batch: ImportBatch,
+    keys: Sequence[str],
+    reserved: dict[str, int],
+    progress: Callable[[int], None] | None = None,
+) -> BuildStats:
+    """Rebuild the golden records of the keys `batch` delivered new or changed rows for.
+    The importer already linked the batch's records (to existing golden rows, or to the
+    `reserved` ids of the rows created here)."""
+    return rebuild(
+        entity=batch.source.entity,
+        keys=keys,
+        batch=batch,
+        cause=VersionCause.BATCH,
+        valid_from=batch.data_date,
+        progress=progress,
+        link=False,
+        reserved=reserved,
+    )
+
+
+def lock_entity(entity: str) -> None:
+    """Serialise writers of one entity's golden records until the transaction ends: the
+    merge compares with current rows, two batches must not both create the golden row of
+    a new key, and version numbers must not be taken twice. (SQLite already has a single
+    writer; PostgreSQL locks the entity's source rows.)"""
+    list(
+        Source.objects.select_for_update()
+        .filter(entity=entity)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def rebuild(
+    *,
+    entity: str,
+    keys: Sequence[str],
+    batch: ImportBatch | None = None,
+    cause: str = VersionCause.REBUILD,
+    valid_from: datetime.date | None = None,
+    progress: Callable[[int], None] | None = None,
+    link: bool = True,
+    reserved: dict[str, int] | None = None,
+) -> BuildStats:
+    """Rebuild the golden records of `keys` (ID numbers / credit codes) in one transaction.
+
+    `link`: also link the keys' records exactly. `reserved`: primary keys already given
+    to the golden rows of new keys (the importer links its records to them on insert).
+    """
+    spec = SPECS[entity]
+    rules = load_rules(entity)
+    divisions = dict(Division.objects.values_list("code", "id"))
+    stats = BuildStats()
+    day = valid_from or timezone.localdate()
+    with transaction.atomic():
+        lock_entity(entity)
+        for start in range(0, len(keys), CHUNK):
+            chunk = list(keys[start : start + CHUNK])
+            _build_chunk(spec, rules, divisions, chunk, batch, cause, day, stats, reserved or {})
+            if link:
+                _link_records(spec, chunk)
+            if progress:
+                progress(min(100, (start + CHUNK) * 100 // max(len(keys), 1)))
+    return stats
+
+
+def rebuild_person(person: Person, *, cause: str = VersionCause.REBUILD) -> Person:
+    rebuild(entity=Entity.PERSON, keys=[person.id_number], cause=cause)
+    person.refresh_from_db()
+    return person
+
+
+def rebuild_organization(
+    organization: Organization, *, cause: str = VersionCause.REBUILD
+) -> Organization:
+    rebuild(entity=Entity.ORGANIZATION, keys=[organization.uscc], cause=cause)
+    organization.refresh_from_db()
+    return organization
+
+
+def apply_record(record: SourceRecord, *, cause: str = VersionCause.LINK) -> Model | None:
+    """Rebuild the golden record `record` belongs to: its linked person/organization, or
+    the one its valid key names. Returns that golden row (None: not linked, no key)."""
+    subject: Person | Organization | None = record.person or record.organization
+    entity: str
+    if subject is not None:
+        key = subject.id_number if isinstance(subject, Person) else subject.uscc
+        entity = Entity.PERSON if isinstance(subject, Person) else Entity.ORGANIZATION
+    elif record.key_valid and record.key:
+        key, entity = record.key, record.source.entity
+    else:
+        return None
+    rebuild(entity=entity, keys=[key], cause=cause)
+    spec = SPECS[entity]
+    return spec.model._default_manager.filter(**{spec.key: key}).first()
+
+
+# ---------------------------------------------------------------------------
+# One chunk
+# ---------------------------------------------------------------------------
+
+
+def _build_chunk(
+    spec: Spec,
+    rules: Rules,
+    divisions: dict[str, int],
+    keys: list[str],
+    batch: ImportBatch | None,
+    cause: str,
+    day: datetime.date,
+    stats: BuildStats,
+    reserved: dict[str, int],
+) -> None:
+    fk = f"{spec.fk}_id"
+    manager = spec.model._default_manager
+    existing = dict(manager.filter(**{f"{spec.key}__in": keys}).values_list(spec.key, "id"))
+    ids = list(existing.values())
+    key_of_id = {pk: key for key, pk in existing.items()}
+    open_versions = {
+        row[fk]: row
+        for row in spec.version_model._default_manager.filter(
+            **{f"{fk}__in": ids, "valid_to__isnull": True}
+        ).values("id", fk, "version", "valid_from", "snapshot")
+    }
+    wanted = set(keys)
+    records: dict[str, list[tuple[int, int, int, bool, dict[str, str]]]] = defaultdict(list)
+    query = Q(key__in=keys, key_valid=True)
+    if ids:
+        query |= Q(**{f"{fk}__in": ids})
+    for rid, sid, bid, key, key_valid, data, linked in SourceRecord.objects.filter(
+        query, is_current=True, source_id__in=rules.source_ids
+    ).values_list("id", "source_id", "batch_id", "key", "key_valid", "data", fk):
+        subject_key = key if key_valid and key in wanted else key_of_id.get(linked)
+        if subject_key is None:
+            continue
+        records[subject_key].append((rid, sid, bid, bool(key_valid), data))
+    corrections = _corrections(spec, ids)
+    confirmed = _confirmed(spec, ids)
+    built = [
+        _build_one(
+            spec, rules, key, records.get(key, []), existing.get(key), corrections, confirmed
+        )
+        for key in keys
+        if records.get(key)
+    ]
+    now = timezone.now()
+    _write(
+        spec,
+        rules,
+        divisions,
+        built,
+        existing,
+        open_versions,
+        batch,
+        cause,
+        day,
+        now,
+        stats,
+        reserved,
+    )
+
+
+def _corrections(spec: Spec, ids: list[int]) -> dict[tuple[int, str], _Correction]:
+    """(subject, field) -> the latest correction decided on a conflict of that field."""
+    fk = f"{spec.fk}_id"
+    out: dict[tuple[int, str], _Correction] = {}
+    if not ids:
+        return out
+    rows = (
+        Conflict.objects.filter(**{f"{fk}__in": ids}, state=ConflictState.CORRECTED)
+        .order_by("resolved_at", "id")
+        .values_list(
+            fk,
+            "field",
+            "resolution_value",
+            "golden_record_id",
+            "golden_record__source_id",
+            "other_value",
+            "other_source_id",
+            "other_record_id",
+        )
+    )
+    for subject, fld, value, against, golden_source, other, other_source, other_record in rows:
+        # Provenance of a corrected value: the other source when the department took its
+        # value, else the department's decision on the overruled source's field.
+        if value == other:
+            source, record = other_source, other_record
+        else:
+            source, record = golden_source or other_source, None
+        out[(subject, fld)] = _Correction(value, against, source, record)
+    return out
+
+
+def _confirmed(spec: Spec, ids: list[int]) -> set[tuple[int, str, int, str, str]]:
+    """Disagreements already decided for the golden value: not raised again."""
+    fk = f"{spec.fk}_id"
+    if not ids:
+        return set()
+    return set(
+        Conflict.objects.filter(
+            **{f"{fk}__in": ids},
+            state__in=[ConflictState.CONFIRMED, ConflictState.DISMISSED],
+        ).values_list(fk, "field", "other_source_id", "other_value", "golden_value")
+    )
+
+
+def _build_one(
+    spec: Spec,
+    rules: Rules,
+    key: str,
+    recs: list[tuple[int, int, int, bool, dict[str, str]]],
+    subject_id: int | None,
+    corrections: dict[tuple[int, str], _Correction],
+    confirmed: set[tuple[int, str, int, str, str]],
+) -> _Built:
+    # One record per source: the keyed one, else the latest linked one.
+    by_source: dict[int, tuple[int, int, dict[str, str]]] = {}
+    for rid, sid, bid, _key_valid, data in sorted(recs, key=lambda r: (r[3], r[0])):
+        by_source[sid] = (rid, bid, data)
+    snapshot: dict[str, str] = {spec.key: key}
+    provenance: dict[str, tuple[int, int | None, int | None]] = {}
+    built = _Built(key, snapshot, provenance)
+    for fld in spec.fields:
+        order = rules.order.get(fld)
+        if not order:
+            continue
+        winner: tuple[int, int, int] | None = None
+        for sid in order:
+            got = by_source.get(sid)
+            if got and got[2].get(fld):
+                snapshot[fld] = got[2][fld]
+                winner = (sid, got[1], got[0])
+                break
+        if winner:
+            provenance[fld] = (winner[0], winner[1], winner[2])
+        overruled = None
+        correction = corrections.get((subject_id, fld)) if subject_id is not None else None
+        if correction and (winner is None or winner[2] == correction.against):
+            snapshot[fld] = correction.value
+            provenance[fld] = (correction.source, None, correction.record)
+            overruled = correction.against
+        golden_value = snapshot.get(fld, "")
+        if not golden_value:
+            continue
+        golden_record = provenance[fld][2] if overruled is None else overruled
+        for sid, (rid, _bid, data) in by_source.items():
+            other = data.get(fld)
+            if not other or other == golden_value or sid == provenance[fld][0]:
+                continue
+            if rid == overruled:
+                continue
+            if subject_id is not None and (subject_id, fld, sid, other, golden_value) in confirmed:
+                continue
+            built.conflicts[(fld, sid)] = (other, rid, golden_value, golden_record)
+    _derive(spec, key, snapshot)
+    return built
+
+
+def _derive(spec: Spec, key: str, snapshot: dict[str, str]) -> None:
+    if spec.entity == Entity.PERSON:
+        # The ID number encodes both (GB 11643-1999): a fallback, never a conflict.
+        snapshot.setdefault("birth_date", f"{key[6:10]}-{key[10:12]}-{key[12:14]}")
+        snapshot.setdefault("sex", "M" if int(key[16]) % 2 else "F")
+        if snapshot.get("death_date"):
+            snapshot["status"] = PersonStatus.DECEASED
+        snapshot.setdefault("status", PersonStatus.LIVING)
+    else:
+        snapshot.setdefault("org_code", key[8:17])
+        snapshot.setdefault("status", "active")
+
+
+# ---------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------
+
+_PERSON_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "text"),
+    ("name_pinyin", "text"),
+    ("sex", "text"),
+    ("birth_date", "date"),
+    ("registered_address", "text"),
+    ("division_id", "int"),
+    ("marital_status", "text"),
+    ("education", "text"),
+    ("insurance_status", "text"),
+    ("death_date", "date"),
+    ("status", "text"),
+    ("version", "int"),
+    ("updated_at", "timestamp"),
+)
+_ORG_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("org_code", "text"),
+    ("name", "text"),
+    ("legal_representative", "text"),
+    ("registered_address", "text"),
+    ("division_id", "int"),
+    ("status", "text"),
+    ("established_on", "date"),
+    ("tax_status", "text"),
+    ("version", "int"),
+    ("updated_at", "timestamp"),
+)
+
+
+def _row_values(
+    spec: Spec, snapshot: dict[str, str], divisions: dict[str, int], version: int, now: Any
+) -> list[Any]:
+    columns = _PERSON_COLUMNS if spec.entity == Entity.PERSON else _ORG_COLUMNS
+    values: list[Any] = []
+    for column, kind in columns:
+        if column == "name_pinyin":
+            values.append(name_pinyin(snapshot.get("name", "")))
+        elif column == "division_id":
+            values.append(divisions.get(snapshot.get("division", "")))
+        elif column == "version":
+            values.append(version)
+        elif column == "updated_at":
+            values.append(db_value(now, "timestamp"))
+        elif kind == "date":
+            values.append(snapshot.get(column) or None)
+        else:
+            values.append(snapshot.get(column, ""))
+    return values
+
+
+def _write(
+    spec: Spec,
+    rules: Rules,
+    divisions: dict[str, int],
+    built: list[_Built],
+    existing: dict[str, int],
+    open_versions: dict[int, dict[str, Any]],
+    batch: ImportBatch | None,
+    cause: str,
+    day: datetime.date,
+    now: datetime.datetime,
+    stats: BuildStats,
+    reserved: dict[str, int],
+) -> None:
+    columns = _PERSON_COLUMNS if spec.entity == Entity.PERSON else _ORG_COLUMNS
+    now_db = db_value(now, "timestamp")
+    fk = f"{spec.fk}_id"
+    new = [b for b in built if b.key not in existing]
+    changed: list[tuple[_Built, dict[str, Any]]] = []
+    for b in built:
+        pk = existing.get(b.key)
+        if pk is None:
+            continue
+        current = open_versions.get(pk)
+        if current is None or current["snapshot"] != b.snapshot:
+            changed.append(
+                (b, current or {"version": 0, "snapshot": {}, "valid_from": day, "id": None})
+            )
+    stats.created += len(new)
+    stats.changed += len(changed)
+    stats.unchanged += len(built) - len(new) - len(changed)
+    given = [b for b in new if b.key in reserved]
+    if given:
+        insert_rows(
+            spec.model,
+            ["id", spec.key, *(c for c, _k in columns), "created_at"],
+            (
+                [reserved[b.key], b.key, *_row_values(spec, b.snapshot, divisions, 1, now), now_db]
+                for b in given
+            ),
+        )
+        existing.update((b.key, reserved[b.key]) for b in given)
+    plain = [b for b in new if b.key not in reserved]
+    if plain:
+        insert_rows(
+            spec.model,
+            [spec.key, *(c for c, _k in columns), "created_at"],
+            ([b.key, *_row_values(spec, b.snapshot, divisions, 1, now), now_db] for b in plain),
+        )
+        created = dict(
+            spec.model._default_manager.filter(
+                **{f"{spec.key}__in": [b.key for b in plain]}
+            ).values_list(spec.key, "id")
+        )
+        existing.update(created)
+    if changed:
+        update_rows(
+            spec.model,
+            columns,
+            (
+                [
+                    existing[b.key],
+                    *_row_values(spec, b.snapshot, divisions, cur["version"] + 1, now),
+                ]
+                for b, cur in changed
+            ),
+        )
+    # Versions: close the open one where the new one starts; a batch dated before the
+    # open version's start still starts no earlier than it (time does not run backwards).
+    starts: dict[int, datetime.date] = {}
+    closing = []
+    for b, cur in changed:
+        start = max(day, cur["valid_from"]) if cur["id"] else day
+        starts[existing[b.key]] = start
+        if cur["id"]:
+            closing.append((cur["id"], db_value(start, "date")))
+    if closing:
+        update_rows(spec.version_model, [("valid_to", "date")], closing)
+    version_rows = [(existing[b.key], 1, day, b) for b in new] + [
+        (existing[b.key], cur["version"] + 1, starts[existing[b.key]], b) for b, cur in changed
+    ]
+    if version_rows:
+        insert_rows(
+            spec.version_model,
+            [fk, "version", "valid_from", "snapshot", "cause", "batch_id", "recorded_at"],
+            (
+                [
+                    pk,
+                    version,
+                    db_value(start, "date"),
+                    dumps(b.snapshot),
+                    cause,
+                    batch.pk if batch else None,
+                    now_db,
+                ]
+                for pk, version, start, b in version_rows
+            ),
+        )
+    # All built subjects: a value can keep its text but change its source (provenance).
+    _write_provenance(spec, built, existing, now_db, {b.key for b in new})
+    if spec.entity == Entity.PERSON:
+        stats.events += _write_events(changed, new, existing, batch, day, now_db)
+    stats.conflicts_opened += _write_conflicts(
+        spec, rules, built, existing, now_db, {b.key for b in new}
+    )
+
+
+def _write_provenance(
+    spec: Spec, built: list[_Built], existing: dict[str, int], now_db: Any, fresh: set[str]
+) -> None:
+    """Provenance rows where the value, source or record of a field changed; rows of
+    fields no source gives any more are deleted."""
+    if not built:
+        return
+    fk = f"{spec.fk}_id"
+    known = [existing[b.key] for b in built if b.key not in fresh]
+    current: dict[int, dict[str, tuple[int, str, int, int | None]]] = defaultdict(dict)
+    if known:
+        for pk, subject, fld, value, source, record in spec.value_model._default_manager.filter(
+            **{f"{fk}__in": known}
+        ).values_list("id", fk, "field", "value", "source_id", "source_record_id"):
+            current[subject][fld] = (pk, value, source, record)
+    stale: list[int] = []
+    rows: list[list[Any]] = []
+    for b in built:
+        subject = existing[b.key]
+        have = current.get(subject, {})
+        for fld, (source, batch_id, record) in b.provenance.items():
+            value = b.snapshot.get(fld, "")
+            old = have.get(fld)
+            if old and old[1:] == (value, source, record):
+                continue
+            if old:
+                stale.append(old[0])
+            rows.append([subject, fld, value, source, batch_id, record, now_db])
+        stale += [old[0] for fld, old in have.items() if fld not in b.provenance]
+    _delete_ids(spec.value_model, stale)
+    if rows:
+        insert_rows(
+            spec.value_model,
+            [fk, "field", "value", "source_id", "batch_id", "source_record_id", "updated_at"],
+            rows,
+        )
+
+
+def _delete_ids(model: type[Model], ids: list[int]) -> None:
+    name = model._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), 900):
+            part = ids[start : start + 900]
+            cursor.execute(
+                f"DELETE FROM {name} WHERE id IN ({', '.join(['%s'] * len(part))})",  # noqa: S608
+                part,
+            )
+
+
+def _write_events(
+    changed: list[tuple[_Built, dict[str, Any]]],
+    new: list[_Built],
+    existing: dict[str, int],
+    batch: ImportBatch | None,
+    day: datetime.date,
+    now_db: Any,
+) -> int:
+    """Population dynamics from golden changes: a person first seen with a birth date in
+    the year before the data date was born; later changes of death date, division or
+    address, status, name and marital status are deaths, moves, name changes …"""
+    rows: list[list[Any]] = []
+    batch_id = batch.pk if batch else None
+
+    def add(pk: int, kind: str, date: str | datetime.date, details: dict[str, Any]) -> None:
+        rows.append(
+            [
+                pk,
+                kind,
+                db_value(date, "date") if isinstance(date, datetime.date) else date,
+                dumps(details),
+                batch_id,
+                now_db,
+            ]
+        )
+
+    year_before = (day - datetime.timedelta(days=366)).isoformat()
+    for b in new:
+        born = b.snapshot.get("birth_date", "")
+        if born and year_before <= born <= day.isoformat():
+            add(
+                existing[b.key], EventKind.BIRTH, born, {"division": b.snapshot.get("division", "")}
+            )
+        if b.snapshot.get("death_date"):
+            add(existing[b.key], EventKind.DEATH, b.snapshot["death_date"], {})
+    for b, cur in changed:
+        old = cur["snapshot"]
+        if not old:
+            continue
+        new_s = b.snapshot
+        pk = existing[b.key]
+        if new_s.get("death_date") and not old.get("death_date"):
+            add(pk, EventKind.DEATH, new_s["death_date"], {})
+        if (
+            new_s.get("status") == PersonStatus.MOVED_OUT
+            and old.get("status") != PersonStatus.MOVED_OUT
+        ):
+            add(pk, EventKind.MOVE_OUT, day, {"from": old.get("registered_address", "")})
+        elif (new_s.get("division"), new_s.get("registered_address")) != (
+            old.get("division"),
+            old.get("registered_address"),
+        ) and old.get("registered_address"):
+            add(
+                pk,
+                EventKind.MOVE,
+                day,
+                {
+                    "from_division": old.get("division", ""),
+                    "to_division": new_s.get("division", ""),
+                    "from_address": old.get("registered_address", ""),
+                    "to_address": new_s.get("registered_address", ""),
+                },
+            )
+        if old.get("name") and new_s.get("name") != old.get("name"):
+            add(pk, EventKind.NAME_CHANGE, day, {"from": old["name"], "to": new_s.get("name", "")})
+        if old.get("marital_status") and new_s.get("marital_status") != old.get("marital_status"):
+            add(
+                pk,
+                EventKind.MARRIAGE,
+                day,
+                {"from": old["marital_status"], "to": new_s.get("marital_status", "")},
+            )
+    if rows:
+        insert_rows(
+            PopulationEvent,
+            ["person_id", "kind", "date", "details", "batch_id", "created_at"],
+            rows,
+        )
+    return len(rows)
+
+
+def _write_conflicts(
+    spec: Spec,
+    rules: Rules,
+    built: list[_Built],
+    existing: dict[str, int],
+    now_db: Any,
+    fresh: set[str],
+) -> int:
+    fk = f"{spec.fk}_id"
+    # Subjects created in this chunk cannot have open conflicts yet: skip their lookup.
+    ids = [existing[b.key] for b in built if b.key not in fresh]
+    if not ids and not any(b.conflicts for b in built):
+        return 0
+    open_rows = {
+        (subject, fld, source): (pk, other, golden)
+        for pk, subject, fld, source, other, golden in Conflict.objects.filter(
+            **{f"{fk}__in": ids}, state=ConflictState.OPEN
+        ).values_list("id", fk, "field", "other_source_id", "other_value", "golden_value")
+    }
+    wanted: dict[tuple[int, str, int], tuple[str, int, str, int | None]] = {}
+    for b in built:
+        for (fld, source), conflict in b.conflicts.items():
+            wanted[(existing[b.key], fld, source)] = conflict
+    dismiss = [pk for k, (pk, _o, _g) in open_rows.items() if k not in wanted]
+    if dismiss:
+        Conflict.objects.filter(pk__in=dismiss).update(
+            state=ConflictState.DISMISSED, reason=AUTO_DISMISS, resolved_at=timezone.now()
+        )
+    updates = []
+    inserts = []
+    for (subject, fld, source), (other, record, golden, golden_record) in wanted.items():
+        have = open_rows.get((subject, fld, source))
+        if have is None:
+            inserts.append(
+                [
+                    spec.entity,
+                    subject,
+                    fld,
+                    golden,
+                    other,
+                    source,
+                    record,
+                    golden_record,
+                    rules.department[fld],
+                    ConflictState.OPEN,
+                    "",
+                    "",
+                    now_db,
+                    now_db,
+                ]
+            )
+        elif (have[1], have[2]) != (other, golden):
+            updates.append([have[0], other, golden, record, golden_record, now_db])
+    if inserts:
+        insert_rows(
+            Conflict,
+            [
+                "entity",
+                fk,
+                "field",
+                "golden_value",
+                "other_value",
+                "other_source_id",
+                "other_record_id",
+                "golden_record_id",
+                "department_id",
+                "state",
+                "resolution_value",
+                "reason",
+                "created_at",
+                "updated_at",
+            ],
+            inserts,
+        )
+    if updates:
+        update_rows(
+            Conflict,
+            [
+                ("other_value", "text"),
+                ("golden_value", "text"),
+                ("other_record_id", "int"),
+                ("golden_record_id", "int"),
+                ("updated_at", "timestamp"),
+            ],
+            updates,
+        )
+    return len(inserts)
+
+
+def _link_records(spec: Spec, keys: Iterable[str]) -> None:
+    """Exact links: current records whose valid key names the golden row."""
+    rec = SourceRecord._meta.db_table
+    target = spec.model._meta.db_table
+    fk = f"{spec.fk}_id"
+    keys = list(keys)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 900):
+            part = keys[start : start + 900]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"UPDATE {rec} SET {fk} = g.id, link_method = %s FROM {target} AS g "  # noqa: S608
+                f"WHERE {rec}.key IN ({marks}) AND {rec}.key_valid AND g.{spec.key} = {rec}.key "
+                f"AND ({rec}.{fk} IS NULL OR {rec}.{fk} <> g.id)",
+                [LinkMethod.EXACT, *part],
+            )
