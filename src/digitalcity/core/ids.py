@@ -206,7 +206,7 @@ _ORG_RE = re.compile(r"^([0-9A-Z]{8})-?([0-9X])$")
 
 @dataclass(frozen=True)
 class OrgCode:
-    """A checked organisation code; `code` is compact (9 chars), `display` with the hyphen before the check character (e.g. 60003734-1)."""
+    """A checked organisation code: `code` compact (9 chars), `display` as 60003734-1."""
 
     code: str
 
