@@ -54,7 +54,8 @@ class Case(models.Model):
     """One matter raised by a citizen or enterprise, of a declared type (cases.declare)."""
 
     number = models.CharField(_("编号"), max_length=32, unique=True)
-    type_code = models.CharField(_("类型"), max_length=64, db_index=True)
+    # Indexed by (type_code, state) in Meta, which also serves lookups by type alone.
+    type_code = models.CharField(_("类型"), max_length=64)
     subject = models.CharField(_("事由"), max_length=200)
     applicant = models.ForeignKey(
         _USER,
@@ -118,11 +119,21 @@ class Case(models.Model):
 class CaseDepartment(models.Model):
     """A department involved in a case; staff of any of them see it (cases.queries)."""
 
+    # No single-column indexes: the unique (case, department) and the (department, case)
+    # index lead with each.
     case = models.ForeignKey(
-        Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="involved"
+        Case,
+        verbose_name=_("办件"),
+        on_delete=models.CASCADE,
+        related_name="involved",
+        db_index=False,
     )
     department = models.ForeignKey(
-        "core.Department", verbose_name=_("部门"), on_delete=models.PROTECT, related_name="+"
+        "core.Department",
+        verbose_name=_("部门"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     role = models.CharField(
         _("角色"), max_length=8, choices=CaseDepartmentRole.choices, default=CaseDepartmentRole.CO
@@ -144,8 +155,9 @@ class CaseDepartment(models.Model):
 class Task(models.Model):
     """Work one department (or one person in it) must do on a case."""
 
+    # case, department and assignee lead the composite indexes in Meta: no single ones.
     case = models.ForeignKey(
-        Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="tasks"
+        Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="tasks", db_index=False
     )
     spec = models.CharField(_("任务类型"), max_length=40)
     kind = models.CharField(_("任务性质"), max_length=16, choices=TaskKind.choices)
@@ -153,7 +165,11 @@ class Task(models.Model):
     group = models.CharField(_("任务组"), max_length=48)
     join = models.CharField(_("汇合规则"), max_length=8, choices=JoinRule.choices)
     department = models.ForeignKey(
-        "core.Department", verbose_name=_("承办部门"), on_delete=models.PROTECT, related_name="+"
+        "core.Department",
+        verbose_name=_("承办部门"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         _USER,
@@ -162,6 +178,7 @@ class Task(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="case_tasks",
+        db_index=False,
     )
     state = models.CharField(
         _("状态"), max_length=16, choices=TaskState.choices, default=TaskState.OPEN
@@ -205,8 +222,13 @@ class Task(models.Model):
 class Event(models.Model):
     """One entry of a case's append-only timeline; statistics are computed from these."""
 
+    # The (case, at) index in Meta serves lookups by case alone.
     case = models.ForeignKey(
-        Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="events"
+        Case,
+        verbose_name=_("办件"),
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     task = models.ForeignKey(
         Task,
@@ -318,9 +340,10 @@ class Clock(models.Model):
         ]
         indexes = [
             # Partial: the sweep's index holds only clocks with something left to signal,
-            # so it does not grow with closed cases.
+            # so it does not grow with closed cases. With id, it is in the sweep's
+            # ORDER BY next_signal_at, id: no sort.
             models.Index(
-                fields=["next_signal_at"],
+                fields=["next_signal_at", "id"],
                 condition=Q(next_signal_at__isnull=False),
                 name="cases_clock_next_signal",
             ),
@@ -360,8 +383,13 @@ class Signal(models.Model):
     case = models.ForeignKey(
         Case, verbose_name=_("办件"), on_delete=models.CASCADE, related_name="signals"
     )
+    # The unique (clock, kind, due_at) in Meta serves lookups by clock alone.
     clock = models.ForeignKey(
-        Clock, verbose_name=_("时限"), on_delete=models.CASCADE, related_name="signals"
+        Clock,
+        verbose_name=_("时限"),
+        on_delete=models.CASCADE,
+        related_name="signals",
+        db_index=False,
     )
     kind = models.CharField(_("类型"), max_length=8, choices=SignalKind.choices)
     at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)

@@ -151,7 +151,9 @@ class Run:
             actor=self.actor,
             admin=self.is_admin(),
             memberships=self.memberships(),
-            involved=self.involved(),
+            # A lead-only transition looks at the lead department alone: no need to read
+            # the involved ones.
+            involved=set() if transition.lead_only else self.involved(),
         )
 
     # --- clocks -------------------------------------------------------------
@@ -352,13 +354,18 @@ def check_limit(limit: Any, field: str) -> int:
 # --- Tasks ----------------------------------------------------------------------
 
 
-def add_department(run: Run, department_id: int, role: str = CaseDepartmentRole.CO) -> None:
-    if department_id in run.involved():
+def add_departments(
+    run: Run, department_ids: Iterable[int], role: str = CaseDepartmentRole.CO
+) -> None:
+    """Involve each of `department_ids` not yet involved, in one INSERT."""
+    involved = run.involved()
+    new = [d for d in dict.fromkeys(department_ids) if d not in involved]
+    if not new:
         return
-    CaseDepartment.objects.create(
-        case=run.case, department_id=department_id, role=role, added_at=run.now
+    CaseDepartment.objects.bulk_create(
+        [CaseDepartment(case=run.case, department_id=d, role=role, added_at=run.now) for d in new]
     )
-    run.involved().add(department_id)
+    involved.update(new)
 
 
 def create_tasks(
@@ -404,8 +411,8 @@ def create_tasks(
         for dept in departments
     ]
     Task.objects.bulk_create(tasks)
+    add_departments(run, departments)
     for task in tasks:
-        add_department(run, task.department_id)
         run.event(
             EventKind.TASK_CREATED,
             task=task,
