@@ -295,6 +295,120 @@ class FloorHost:
         return Case.objects.filter(type_code="bench.floor", state="step4").count()
 
 
+class RawFloorHost:
+    """The floor under any engine on this database at all: the ORM floor's six
+    transactions sent with the driver itself (sqlite3 or psycopg), no Django in between.
+
+    `extra_reads` adds that many primary-key SELECTs of the case row to each step, so a
+    row with the engine's statement count shows what its statements cost at the driver
+    level, before any engine logic or ORM.
+    """
+
+    def __init__(self, department_id: int, *, extra_reads: int = 0) -> None:
+        from django.conf import settings
+        from django.db import connection
+
+        self.department_id = department_id
+        self.extra_reads = extra_reads
+        self.vendor = connection.vendor
+        self.settings = dict(settings.DATABASES["default"])
+        self.type_code = f"bench.raw{extra_reads}"
+        self._conn: Any = None
+        self._pid = 0
+
+    def _connect(self) -> Any:
+        import os
+
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        db = self.settings
+        if self.vendor == "sqlite":
+            import sqlite3
+
+            conn: Any = sqlite3.connect(db["NAME"], timeout=20, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        else:
+            import psycopg
+
+            conn = psycopg.connect(
+                dbname=db["NAME"],
+                user=db["USER"],
+                password=db["PASSWORD"] or None,
+                host=db["HOST"] or None,
+                port=db["PORT"] or None,
+            )
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _sql(self) -> dict[str, str]:
+        """The statements, with the driver's placeholder; fixed texts, values bound."""
+        pg = self.vendor == "postgresql"
+        texts = {
+            "begin": "BEGIN" if pg else "BEGIN IMMEDIATE",
+            "case": "INSERT INTO cases_case (number, type_code, subject, applicant_name,"
+            " applicant_phone, channel, department_id, state, priority, opened_at,"
+            " is_confidential, round, updated_at) VALUES (%s, %s, '基准', '', '', 'online', %s,"
+            " 'open', 0, %s, %s, 1, %s) RETURNING id",
+            "event": "INSERT INTO cases_event (case_id, actor_label, at, kind, transition,"
+            " from_state, to_state, reason, data, public)"
+            " VALUES (%s, '基准', %s, %s, '', '', '', '', '{}', %s)",
+            "lock": "SELECT * FROM cases_case WHERE id = %s" + (" FOR UPDATE" if pg else ""),  # noqa: S608
+            "read": "SELECT * FROM cases_case WHERE id = %s",
+            "update": "UPDATE cases_case SET state = %s, updated_at = %s WHERE id = %s",
+        }
+        return texts if pg else {k: v.replace("%s", "?") for k, v in texts.items()}
+
+    def run_case(self) -> None:
+        import uuid
+        from datetime import UTC, datetime
+
+        conn = self._connect()
+        pg = self.vendor == "postgresql"
+        sql = self._sql()
+        now: Any = datetime.now(UTC)
+        if not pg:  # as Django stores it on SQLite: naive UTC text
+            now = now.replace(tzinfo=None).isoformat(" ")
+        cursor = conn.cursor()
+
+        def begin() -> None:
+            if not pg:  # psycopg opens the transaction itself
+                cursor.execute(sql["begin"])
+
+        def commit() -> None:
+            if pg:
+                conn.commit()
+            else:
+                cursor.execute("COMMIT")
+
+        def reads(case_id: int) -> None:
+            for _ in range(self.extra_reads):
+                cursor.execute(sql["read"], (case_id,))
+                cursor.fetchall()
+
+        begin()
+        number = f"RF-{uuid.uuid4().hex[:20]}"
+        cursor.execute(sql["case"], (number, self.type_code, self.department_id, now, False, now))
+        case_id = cursor.fetchone()[0]
+        cursor.execute(sql["event"], (case_id, now, "created", False))
+        reads(case_id)
+        commit()
+        for step in range(5):
+            begin()
+            cursor.execute(sql["lock"], (case_id,))
+            cursor.fetchall()
+            reads(case_id)
+            cursor.execute(sql["update"], (f"step{step}", now, case_id))
+            cursor.execute(sql["event"], (case_id, now, "transition", False))
+            commit()
+
+    def finished(self) -> int:
+        from digitalcity.cases.models import Case
+
+        return Case.objects.filter(type_code=self.type_code, state="step4").count()
+
+
 # --- Running and reporting -------------------------------------------------------
 
 
@@ -353,7 +467,12 @@ def child(url: str, options: argparse.Namespace) -> None:
 
     schema = build_schema()
     print(f"[{connection.vendor}] schema from {schema}", flush=True)
-    result: dict[str, Any] = {"vendor": connection.vendor, "schema": schema, "rates": {}}
+    result: dict[str, Any] = {
+        "vendor": connection.vendor,
+        "schema": schema,
+        "rates": {},
+        "cpu_ms": {},
+    }
     runs: list[tuple[str, Callable[[], None], Callable[[], int]]] = []
     if "ours" in options.engines:
         ours = OurHost()
@@ -366,6 +485,14 @@ def child(url: str, options: argparse.Namespace) -> None:
         runs.append(("ours", ours.run_case, ours.closed_count))
         floor = FloorHost(department_id=ours.lead.pk)
         runs.append(("floor", floor.run_case, floor.finished))
+        raw = RawFloorHost(department_id=ours.lead.pk)
+        runs.append(("raw_floor", raw.run_case, raw.finished))
+        # Our statements per case less the six BEGIN/COMMIT pairs and the floor's three a
+        # step, spread over the six steps as extra reads.
+        extra = max(0, round((result["queries_per_case"] - 12) / 6) - 3)
+        raw_ours = RawFloorHost(department_id=ours.lead.pk, extra_reads=extra)
+        runs.append(("raw_statements", raw_ours.run_case, raw_ours.finished))
+        result["raw_statements"] = 6 * (3 + extra)
     if "spiff" in options.engines:
         spiff = SpiffHost()
         spiff.run_case(reload=True)  # warm-up: imports, first statements
@@ -375,7 +502,10 @@ def child(url: str, options: argparse.Namespace) -> None:
         for workers in sorted({1, options.workers}):
             before = finished()
             label = f"{name}, {_processes(workers)}"
+            cpu = time.process_time()
             rate = timed_parallel(options.count, run_case, label, workers)
+            if workers == 1:
+                result["cpu_ms"][name] = (time.process_time() - cpu) * 1000 / options.count
             done = finished() - before
             if done != options.count - options.count % workers:
                 raise RuntimeError(f"{name}: {done} of {options.count} cases finished")
@@ -436,6 +566,8 @@ def _processes(n: int) -> str:
 LABELS = {
     "ours": "digitalcity.cases",
     "floor": "ORM floor (6 steps × 3 statements)",
+    "raw_floor": "driver floor (6 steps × 3 statements)",
+    "raw_statements": "driver, our statement count",
     "spiff": "SpiffWorkflow, per request",
     "spiff_kept": "SpiffWorkflow, kept in memory",
 }
@@ -444,15 +576,22 @@ LABELS = {
 def report(results: dict[str, dict[str, Any]], options: argparse.Namespace) -> None:
     counts = sorted({1, options.workers})
     print(f"\n{options.count} cases per engine and column; one transaction per step; cases/s")
+    print("(last column: CPU ms per case of the benchmark process in the 1-process run —")
+    print(" less sensitive to other load; SQLite runs inside it, PostgreSQL's server does not)")
     print(f"machine: {machine_note()}")
     last: dict[str, float | int | str] = {}
     for label, r in results.items():
         rates = r["rates"]
         print(f"\n{r['vendor']} (tables built from {r['schema']})")
-        print(f"{'':42}" + "".join(f"{_processes(n):>14}" for n in counts))
+        print(f"{'':42}" + "".join(f"{_processes(n):>14}" for n in counts) + f"{'CPU ms':>10}")
         for name, title in LABELS.items():
             if f"{name}_1" in rates:
-                print(f"  {title:<40}" + "".join(f"{rates[f'{name}_{n}']:14.1f}" for n in counts))
+                cpu = r.get("cpu_ms", {}).get(name)
+                print(
+                    f"  {title:<40}"
+                    + "".join(f"{rates[f'{name}_{n}']:14.1f}" for n in counts)
+                    + (f"{cpu:10.2f}" if cpu is not None else "")
+                )
         if "ours_1" in rates and "spiff_1" in rates:
             for other in ("spiff", "spiff_kept"):
                 print(
@@ -464,12 +603,22 @@ def report(results: dict[str, dict[str, Any]], options: argparse.Namespace) -> N
         if "queries" in r:
             steps = ", ".join(f"{step} {n}" for step, n in r["queries"].items())
             print(f"  statements per case: {r['queries_per_case']} ({steps})")
+            if "raw_statements" in r:
+                print(
+                    f'  driver row "our statement count": {r["raw_statements"]} statements'
+                    " a case besides BEGIN and COMMIT (case row reads added to the floor's)"
+                )
             last[f"queries_per_case_{label}"] = r["queries_per_case"]
         best = counts[-1]
         if "ours_1" in rates:
             last[f"cases_per_s_{label}"] = rates[f"ours_{best}"]
+            if "ours" in r.get("cpu_ms", {}):
+                last[f"cpu_ms_per_case_{label}"] = r["cpu_ms"]["ours"]
         if "floor_1" in rates:
             last[f"floor_per_s_{label}"] = rates[f"floor_{best}"]
+        if "raw_floor_1" in rates:
+            last[f"raw_floor_per_s_{label}"] = rates[f"raw_floor_{best}"]
+            last[f"raw_statements_per_s_{label}"] = rates[f"raw_statements_{best}"]
         if "spiff_1" in rates:
             last[f"spiff_per_s_{label}"] = rates[f"spiff_{best}"]
             last[f"spiff_kept_per_s_{label}"] = rates[f"spiff_kept_{best}"]

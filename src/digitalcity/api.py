@@ -2,8 +2,10 @@
 
 from ninja import NinjaAPI
 
+from digitalcity.approval.api import router as approval_router
 from digitalcity.cases.api import router as cases_router
 from digitalcity.core.api import router as core_router
+from digitalcity.hotline.api import router as hotline_router
 from digitalcity.identity.api import router as identity_router
 from digitalcity.registry.api import router as registry_router
 
@@ -20,3 +22,5 @@ api.add_router("/core/", core_router)
 api.add_router("/identity/", identity_router)
 api.add_router("/registry/", registry_router)
 api.add_router("/cases/", cases_router)
+api.add_router("/approval/", approval_router)
+api.add_router("/hotline/", hotline_router)

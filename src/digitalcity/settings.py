@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     "digitalcity.identity",
     "digitalcity.registry",
     "digitalcity.cases",
+    # services (DESIGN.md "Layers")
+    "digitalcity.approval",
+    "digitalcity.hotline",
     "digitalcity.web",
 ]
 
@@ -207,6 +210,24 @@ DC_CASES_EXAMPLE_TYPES = env_bool("DC_CASES_EXAMPLE_TYPES", True)
 # clocks one sweep transaction claims.
 DC_CASES_SWEEP_SECONDS = env_int("DC_CASES_SWEEP_SECONDS", 30)
 DC_CASES_SWEEP_BATCH = env_int("DC_CASES_SWEEP_BATCH", 2000)
+
+# --- 12345 hotline (docs/hotline.md) ----------------------------------------
+# The department code of the 12345 center, which leads every work order.
+DC_HOTLINE_CENTER = env("DC_HOTLINE_CENTER", "hotline-12345")
+# The city's bounding box "south,west,north,east" (WGS-84): coordinates outside are refused.
+DC_HOTLINE_CITY_BOUNDS = env("DC_HOTLINE_CITY_BOUNDS", "35.20,112.40,35.90,113.30")
+# Flooding: at most this many orders from one number within the window (seconds).
+DC_HOTLINE_FLOOD_LIMIT = env_int("DC_HOTLINE_FLOOD_LIMIT", 5)
+DC_HOTLINE_FLOOD_WINDOW = env_int("DC_HOTLINE_FLOOD_WINDOW", 600)
+# Shared secrets of the telephony system's and the SMS gateway's webhooks (HMAC-SHA256).
+DC_HOTLINE_TELEPHONY_SECRET = env("DC_HOTLINE_TELEPHONY_SECRET", "")
+DC_HOTLINE_SMS_SECRET = env("DC_HOTLINE_SMS_SECRET", "")
+# A map tile URL template on the city's intranet ("https://tiles.example/{z}/{x}/{y}.png");
+# empty: the hotspot map draws the points and the city's bounds without a base map.
+DC_HOTLINE_MAP_TILES = env("DC_HOTLINE_MAP_TILES", "")
+# Open311 GeoReport v2 (docs/open311.md): this city's jurisdiction_id; a request naming
+# another one is answered 404. Empty: jurisdiction_id is not checked.
+DC_OPEN311_JURISDICTION = env("DC_OPEN311_JURISDICTION", "")
 
 # --- Registry linkage (docs/registry.md "Linkage (Splink)") ----------------
 # A record without a valid ID number is linked to a person automatically at or above

@@ -17,8 +17,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("accounts/", include("digitalcity.identity.urls")),
     path("core/", include("digitalcity.core.urls")),
     path("registry/", include("digitalcity.registry.urls")),
+    path("approval/", include("digitalcity.approval.urls", namespace="approval")),
+    path("open311/v2/", include("digitalcity.hotline.open311.urls")),  # GeoReport v2
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("digitalcity.cases.urls")),
+    path("", include("digitalcity.hotline.urls")),
     path("", include("digitalcity.web.urls")),
 ]
 if settings.DEBUG:

@@ -61,10 +61,11 @@ from typing import Generic, Literal, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from digitalcity.core.models import CalendarDayKind, CalendarYear
+from digitalcity.core.models import CalendarDay, CalendarDayKind, CalendarYear
 
 __all__ = [
     "MAX_WORKDAYS",
@@ -145,21 +146,34 @@ class _Snapshot:
             return
         # The notice for year y+1 may declare late-December dates of year y, so its rows
         # come along; one LEFT JOIN query returns every year's row and its days.
-        fetch = wanted | {y + 1 for y in wanted}
-        rows = CalendarYear.objects.filter(year__in=fetch).values_list(
-            "year", "days__date", "days__kind", "days__holiday_name"
+        fetch = sorted(wanted | {y + 1 for y in wanted})
+        # Plain SQL: every service call computing a deadline runs this, and the ORM's
+        # query building cost several times the query itself (bench/cases_flow.py).
+        year_table, day_table = CalendarYear._meta.db_table, CalendarDay._meta.db_table
+        sql = (
+            f"SELECT y.year, d.date, d.kind, d.holiday_name FROM {year_table} y"  # noqa: S608
+            f" LEFT OUTER JOIN {day_table} d ON d.calendar_year_id = y.id"
+            f" WHERE y.year IN ({', '.join(['%s'] * len(fetch))})"
         )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, fetch)
+            rows = cursor.fetchall()
         found: set[int] = set()
         for year, day, kind, name in rows:
             found.add(year)
             if day is not None:
+                if isinstance(day, str):  # SQLite without declared-type conversion
+                    day = date.fromisoformat(day)
                 self._days[day] = (kind, name)
         for year in wanted:
             self._covered[year] = year in found
 
     def covered(self, year: int) -> bool:
-        self.load((year,))
-        return self._covered[year]
+        found = self._covered.get(year)  # asked once per day counted: skip load()'s set
+        if found is None:
+            self.load((year,))
+            found = self._covered[year]
+        return found
 
     def entry(self, day: date) -> tuple[str, str] | None:
         return self._days.get(day)
@@ -220,7 +234,12 @@ class _Calc:
         return DayInfo(day, False, "weekend", "")
 
     def is_workday(self, day: date) -> bool:
-        return self.info(day).is_workday
+        # info()'s rule without building a DayInfo: deadlines ask this once per day counted.
+        self.check_year(day.year)
+        entry = self.snapshot.entry(day)
+        if entry is not None:
+            return entry[0] == CalendarDayKind.MAKEUP_WORKDAY
+        return day.weekday() < 5
 
     def result(self, value: T) -> CalendarResult[T]:
         years = tuple(sorted(self.estimated))

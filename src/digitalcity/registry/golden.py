@@ -10,10 +10,11 @@ Functions other parts call (R2's review queue among them):
 - `apply_batch(batch=, stage=, progress=None)`: called by the importer inside its
   transaction for the keys a batch touched.
 
-Steps of one build, per chunk of `CHUNK` keys (a few queries per chunk, never per row):
+Steps of one build, per chunk of `chunk_size()` keys (a few queries per chunk, never per
+row; keys travel as one array parameter, `bulk.any_of`):
 1. Load the chunk's current source records (keyed by the ID number / credit code, plus
-   keyless records linked to the subject), the golden rows, their open versions, field
-   provenance and conflicts, in one query each.
+   keyless records linked to the subject), the golden rows, their open versions (with
+   the fields' provenance) and conflicts, in one query each.
 2. In memory, per subject: for each field, the first source in the FieldRule's order
    that has a value wins (fallback order); a correction decided on a conflict stands
    while the authoritative record it was decided against is still current. Derived:
@@ -21,8 +22,9 @@ Steps of one build, per chunk of `CHUNK` keys (a few queries per chunk, never pe
    when a death date is known, the pinyin of the name.
 3. Each other source's differing value is a conflict for the rule's department (unless
    that department already confirmed the golden value against exactly that value).
-4. Write in bulk (COPY / executemany / UPDATE … FROM): new and changed golden rows,
-   provenance rows, a new version (the previous one closed at the new one's start),
+4. Write in bulk (COPY / executemany / UPDATE … FROM): new and changed golden rows, a new
+   version with the fields' provenance (the previous one closed at the new one's start;
+   a change of provenance alone updates the open version's provenance in place),
    population events (birth, death, move, move out, name change, marital change),
    conflicts opened, updated or dismissed, and the exact links of the records.
 """
@@ -31,19 +33,20 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.utils import timezone
 from pypinyin import lazy_pinyin
 
 from digitalcity.core.models import Division
 
-from .bulk import db_value, dumps, insert_rows, update_rows
+from .bulk import analyze_if_grown, any_of, db_value, dumps, fetch, insert_rows, update_rows
 from .choices import ConflictState, Entity, EventKind, LinkMethod, PersonStatus, VersionCause
 from .fields import GOLDEN_FIELDS
 from .models import (
@@ -51,10 +54,8 @@ from .models import (
     FieldRule,
     ImportBatch,
     Organization,
-    OrganizationFieldValue,
     OrganizationVersion,
     Person,
-    PersonFieldValue,
     PersonVersion,
     PopulationEvent,
     Source,
@@ -74,7 +75,14 @@ __all__ = [
     "rebuild_person",
 ]
 
-CHUNK = 10000
+CHUNK = 50000  # subjects built per round of queries on PostgreSQL (a few kB each)
+SQLITE_CHUNK = 10000  # SQLite: at most 32,766 parameters per statement
+
+
+def chunk_size() -> int:
+    return CHUNK if connection.vendor == "postgresql" else SQLITE_CHUNK
+
+
 AUTO_DISMISS = "来源数据已一致，自动撤销"
 
 
@@ -82,7 +90,6 @@ AUTO_DISMISS = "来源数据已一致，自动撤销"
 class Spec:
     entity: str
     model: type[Model]
-    value_model: type[Model]
     version_model: type[Model]
     key: str  # the golden row's key column
     fk: str  # the FK name on records, values, versions, conflicts
@@ -94,7 +101,6 @@ SPECS: dict[str, Spec] = {
     Entity.PERSON: Spec(
         Entity.PERSON,
         Person,
-        PersonFieldValue,
         PersonVersion,
         "id_number",
         "person",
@@ -104,7 +110,6 @@ SPECS: dict[str, Spec] = {
     Entity.ORGANIZATION: Spec(
         Entity.ORGANIZATION,
         Organization,
-        OrganizationFieldValue,
         OrganizationVersion,
         "uscc",
         "organization",
@@ -232,13 +237,20 @@ def rebuild(
     day = valid_from or timezone.localdate()
     with transaction.atomic():
         lock_entity(entity)
-        for start in range(0, len(keys), CHUNK):
-            chunk = list(keys[start : start + CHUNK])
+        size = chunk_size()
+        for start in range(0, len(keys), size):
+            chunk = list(keys[start : start + size])
             _build_chunk(spec, rules, divisions, chunk, batch, cause, day, stats, reserved or {})
             if link:
                 _link_records(spec, chunk)
             if progress:
-                progress(min(100, (start + CHUNK) * 100 // max(len(keys), 1)))
+                progress(min(100, (start + size) * 100 // max(len(keys), 1)))
+        analyze_if_grown(spec.model._meta.db_table, stats.created, [spec.key])
+        analyze_if_grown(
+            spec.version_model._meta.db_table,
+            stats.created + stats.changed,
+            [f"{spec.fk}_id", "valid_to"],
+        )
     return stats
 
 
@@ -290,30 +302,56 @@ def _build_chunk(
     reserved: dict[str, int],
 ) -> None:
     fk = f"{spec.fk}_id"
-    manager = spec.model._default_manager
-    existing = dict(manager.filter(**{f"{spec.key}__in": keys}).values_list(spec.key, "id"))
-    ids = list(existing.values())
+    target = spec.model._meta.db_table
+    rec = SourceRecord._meta.db_table
+    where_key, key_params = any_of(spec.key, keys)
+    existing = dict(fetch(f"SELECT {spec.key}, id FROM {target} WHERE {where_key}", key_params))  # noqa: S608
     key_of_id = {pk: key for key, pk in existing.items()}
-    open_versions = {
-        row[fk]: row
-        for row in spec.version_model._default_manager.filter(
-            **{f"{fk}__in": ids, "valid_to__isnull": True}
-        ).values("id", fk, "version", "valid_from", "snapshot")
-    }
+    # Subjects created by this chunk have no versions, provenance or conflicts yet.
+    known = [pk for key, pk in existing.items() if key not in reserved]
+    open_versions: dict[int, dict[str, Any]] = {}
+    if known:
+        where_id, id_params = any_of(fk, known)
+        for pk, subject, number, valid_from, snapshot, origin in fetch(
+            f"SELECT id, {fk}, version, valid_from, snapshot, provenance "  # noqa: S608
+            f"FROM {spec.version_model._meta.db_table} WHERE {where_id} AND valid_to IS NULL",
+            id_params,
+        ):
+            open_versions[subject] = {
+                "id": pk,
+                "version": number,
+                "valid_from": _as_date(valid_from),
+                "snapshot": _as_json(snapshot),
+                "provenance": _as_json(origin),
+            }
     wanted = set(keys)
     records: dict[str, list[tuple[int, int, int, bool, dict[str, str]]]] = defaultdict(list)
-    query = Q(key__in=keys, key_valid=True)
-    if ids:
-        query |= Q(**{f"{fk}__in": ids})
-    for rid, sid, bid, key, key_valid, data, linked in SourceRecord.objects.filter(
-        query, is_current=True, source_id__in=rules.source_ids
-    ).values_list("id", "source_id", "batch_id", "key", "key_valid", "data", fk):
+    # No condition on the source in SQL: with one, a planner short of statistics (right
+    # after a bulk load) walks the (source, key) index of every source instead of
+    # looking the keys up. Every source of the entity counts anyway.
+    sources = set(rules.source_ids)
+    where_rkey, rkey_params = any_of("key", keys)
+    sql = (
+        f"SELECT id, source_id, batch_id, key, key_valid, data, {fk} FROM {rec} "  # noqa: S608
+        f"WHERE {where_rkey} AND is_current AND key_valid"
+    )
+    params = rkey_params
+    if known:
+        # Keyless records linked to the subjects (linkage, review): the partial index
+        # on the link of records without a valid key finds them.
+        where_linked, linked_params = any_of(fk, known)
+        sql += (
+            f" UNION ALL SELECT id, source_id, batch_id, key, key_valid, data, {fk} FROM {rec} "  # noqa: S608
+            f"WHERE {where_linked} AND NOT key_valid AND is_current"
+        )
+        params = [*params, *linked_params]
+    for rid, sid, bid, key, key_valid, data, linked in fetch(sql, params):
         subject_key = key if key_valid and key in wanted else key_of_id.get(linked)
-        if subject_key is None:
+        if subject_key is None or sid not in sources:
             continue
-        records[subject_key].append((rid, sid, bid, bool(key_valid), data))
-    corrections = _corrections(spec, ids)
-    confirmed = _confirmed(spec, ids)
+        records[subject_key].append((rid, sid, bid, bool(key_valid), _as_json(data)))
+    corrections = _corrections(spec, known)
+    confirmed = _confirmed(spec, known)
     built = [
         _build_one(
             spec, rules, key, records.get(key, []), existing.get(key), corrections, confirmed
@@ -338,25 +376,29 @@ def _build_chunk(
     )
 
 
+def _as_json(value: Any) -> Any:
+    """A JSON column read by raw SQL: parsed by psycopg, text under SQLite."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _as_date(value: Any) -> datetime.date:
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _corrections(spec: Spec, ids: list[int]) -> dict[tuple[int, str], _Correction]:
     """(subject, field) -> the latest correction decided on a conflict of that field."""
     fk = f"{spec.fk}_id"
     out: dict[tuple[int, str], _Correction] = {}
     if not ids:
         return out
-    rows = (
-        Conflict.objects.filter(**{f"{fk}__in": ids}, state=ConflictState.CORRECTED)
-        .order_by("resolved_at", "id")
-        .values_list(
-            fk,
-            "field",
-            "resolution_value",
-            "golden_record_id",
-            "golden_record__source_id",
-            "other_value",
-            "other_source_id",
-            "other_record_id",
-        )
+    where, params = any_of(f"c.{fk}", ids)
+    rows = fetch(
+        f"SELECT c.{fk}, c.field, c.resolution_value, c.golden_record_id, g.source_id, "  # noqa: S608
+        f"c.other_value, c.other_source_id, c.other_record_id "
+        f"FROM {Conflict._meta.db_table} c "
+        f"LEFT JOIN {SourceRecord._meta.db_table} g ON g.id = c.golden_record_id "
+        f"WHERE {where} AND c.state = %s ORDER BY c.resolved_at, c.id",
+        [*params, ConflictState.CORRECTED],
     )
     for subject, fld, value, against, golden_source, other, other_source, other_record in rows:
         # Provenance of a corrected value: the other source when the department took its
@@ -374,11 +416,13 @@ def _confirmed(spec: Spec, ids: list[int]) -> set[tuple[int, str, int, str, str]
     fk = f"{spec.fk}_id"
     if not ids:
         return set()
+    where, params = any_of(fk, ids)
     return set(
-        Conflict.objects.filter(
-            **{f"{fk}__in": ids},
-            state__in=[ConflictState.CONFIRMED, ConflictState.DISMISSED],
-        ).values_list(fk, "field", "other_source_id", "other_value", "golden_value")
+        fetch(
+            f"SELECT {fk}, field, other_source_id, other_value, golden_value "  # noqa: S608
+            f"FROM {Conflict._meta.db_table} WHERE {where} AND state IN (%s, %s)",
+            [*params, ConflictState.CONFIRMED, ConflictState.DISMISSED],
+        )
     )
 
 
@@ -483,22 +527,36 @@ _ORG_COLUMNS: tuple[tuple[str, str], ...] = (
 def _row_values(
     spec: Spec, snapshot: dict[str, str], divisions: dict[str, int], version: int, now: Any
 ) -> list[Any]:
-    columns = _PERSON_COLUMNS if spec.entity == Entity.PERSON else _ORG_COLUMNS
-    values: list[Any] = []
-    for column, kind in columns:
-        if column == "name_pinyin":
-            values.append(name_pinyin(snapshot.get("name", "")))
-        elif column == "division_id":
-            values.append(divisions.get(snapshot.get("division", "")))
-        elif column == "version":
-            values.append(version)
-        elif column == "updated_at":
-            values.append(db_value(now, "timestamp"))
-        elif kind == "date":
-            values.append(snapshot.get(column) or None)
-        else:
-            values.append(snapshot.get(column, ""))
-    return values
+    """The golden row's column values (the columns of _PERSON_COLUMNS / _ORG_COLUMNS)."""
+    get = snapshot.get
+    if spec.entity == Entity.PERSON:
+        return [
+            get("name", ""),
+            name_pinyin(get("name", "")),
+            get("sex", ""),
+            get("birth_date") or None,
+            get("registered_address", ""),
+            divisions.get(get("division", "")),
+            get("marital_status", ""),
+            get("education", ""),
+            get("insurance_status", ""),
+            get("death_date") or None,
+            get("status", ""),
+            version,
+            now,
+        ]
+    return [
+        get("org_code", ""),
+        get("name", ""),
+        get("legal_representative", ""),
+        get("registered_address", ""),
+        divisions.get(get("division", "")),
+        get("status", ""),
+        get("established_on") or None,
+        get("tax_status", ""),
+        version,
+        now,
+    ]
 
 
 def _write(
@@ -519,16 +577,22 @@ def _write(
     now_db = db_value(now, "timestamp")
     fk = f"{spec.fk}_id"
     new = [b for b in built if b.key not in existing]
+    stamp = now.isoformat()
+    origins: dict[str, dict[str, list[Any]]] = {}
     changed: list[tuple[_Built, dict[str, Any]]] = []
+    moved: list[tuple[int, str]] = []  # open versions whose provenance alone changed
     for b in built:
         pk = existing.get(b.key)
+        current = open_versions.get(pk) if pk is not None else None
+        origins[b.key] = origin = _origin(b, current, stamp)
         if pk is None:
             continue
-        current = open_versions.get(pk)
         if current is None or current["snapshot"] != b.snapshot:
             changed.append(
                 (b, current or {"version": 0, "snapshot": {}, "valid_from": day, "id": None})
             )
+        elif current["provenance"] != origin:
+            moved.append((current["id"], dumps(origin)))
     stats.created += len(new)
     stats.changed += len(changed)
     stats.unchanged += len(built) - len(new) - len(changed)
@@ -538,7 +602,12 @@ def _write(
             spec.model,
             ["id", spec.key, *(c for c, _k in columns), "created_at"],
             (
-                [reserved[b.key], b.key, *_row_values(spec, b.snapshot, divisions, 1, now), now_db]
+                [
+                    reserved[b.key],
+                    b.key,
+                    *_row_values(spec, b.snapshot, divisions, 1, now_db),
+                    now_db,
+                ]
                 for b in given
             ),
         )
@@ -548,7 +617,7 @@ def _write(
         insert_rows(
             spec.model,
             [spec.key, *(c for c, _k in columns), "created_at"],
-            ([b.key, *_row_values(spec, b.snapshot, divisions, 1, now), now_db] for b in plain),
+            ([b.key, *_row_values(spec, b.snapshot, divisions, 1, now_db), now_db] for b in plain),
         )
         created = dict(
             spec.model._default_manager.filter(
@@ -563,7 +632,7 @@ def _write(
             (
                 [
                     existing[b.key],
-                    *_row_values(spec, b.snapshot, divisions, cur["version"] + 1, now),
+                    *_row_values(spec, b.snapshot, divisions, cur["version"] + 1, now_db),
                 ]
                 for b, cur in changed
             ),
@@ -585,13 +654,23 @@ def _write(
     if version_rows:
         insert_rows(
             spec.version_model,
-            [fk, "version", "valid_from", "snapshot", "cause", "batch_id", "recorded_at"],
+            [
+                fk,
+                "version",
+                "valid_from",
+                "snapshot",
+                "provenance",
+                "cause",
+                "batch_id",
+                "recorded_at",
+            ],
             (
                 [
                     pk,
                     version,
                     db_value(start, "date"),
                     dumps(b.snapshot),
+                    dumps(origins[b.key]),
                     cause,
                     batch.pk if batch else None,
                     now_db,
@@ -599,8 +678,9 @@ def _write(
                 for pk, version, start, b in version_rows
             ),
         )
-    # All built subjects: a value can keep its text but change its source (provenance).
-    _write_provenance(spec, built, existing, now_db, {b.key for b in new})
+    # A value can keep its text but change its source: provenance of the open version.
+    if moved:
+        update_rows(spec.version_model, [("provenance", "json")], moved)
     if spec.entity == Entity.PERSON:
         stats.events += _write_events(changed, new, existing, batch, day, now_db)
     stats.conflicts_opened += _write_conflicts(
@@ -608,53 +688,24 @@ def _write(
     )
 
 
-def _write_provenance(
-    spec: Spec, built: list[_Built], existing: dict[str, int], now_db: Any, fresh: set[str]
-) -> None:
-    """Provenance rows where the value, source or record of a field changed; rows of
-    fields no source gives any more are deleted."""
-    if not built:
-        return
-    fk = f"{spec.fk}_id"
-    known = [existing[b.key] for b in built if b.key not in fresh]
-    current: dict[int, dict[str, tuple[int, str, int, int | None]]] = defaultdict(dict)
-    if known:
-        for pk, subject, fld, value, source, record in spec.value_model._default_manager.filter(
-            **{f"{fk}__in": known}
-        ).values_list("id", fk, "field", "value", "source_id", "source_record_id"):
-            current[subject][fld] = (pk, value, source, record)
-    stale: list[int] = []
-    rows: list[list[Any]] = []
-    for b in built:
-        subject = existing[b.key]
-        have = current.get(subject, {})
-        for fld, (source, batch_id, record) in b.provenance.items():
-            value = b.snapshot.get(fld, "")
-            old = have.get(fld)
-            if old and old[1:] == (value, source, record):
-                continue
-            if old:
-                stale.append(old[0])
-            rows.append([subject, fld, value, source, batch_id, record, now_db])
-        stale += [old[0] for fld, old in have.items() if fld not in b.provenance]
-    _delete_ids(spec.value_model, stale)
-    if rows:
-        insert_rows(
-            spec.value_model,
-            [fk, "field", "value", "source_id", "batch_id", "source_record_id", "updated_at"],
-            rows,
-        )
-
-
-def _delete_ids(model: type[Model], ids: list[int]) -> None:
-    name = model._meta.db_table
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), 900):
-            part = ids[start : start + 900]
-            cursor.execute(
-                f"DELETE FROM {name} WHERE id IN ({', '.join(['%s'] * len(part))})",  # noqa: S608
-                part,
-            )
+def _origin(b: _Built, current: dict[str, Any] | None, stamp: str) -> dict[str, list[Any]]:
+    """The version's provenance: field -> [source, batch, record, time]. A field whose
+    value, source and record are unchanged keeps its entry (batch and time included)."""
+    old = current["provenance"] if current else {}
+    old_snapshot = current["snapshot"] if current else {}
+    out: dict[str, list[Any]] = {}
+    for fld, (source, batch_id, record) in b.provenance.items():
+        have = old.get(fld)
+        if (
+            have
+            and have[0] == source
+            and have[2] == record
+            and old_snapshot.get(fld, "") == b.snapshot.get(fld, "")
+        ):
+            out[fld] = have
+        else:
+            out[fld] = [source, batch_id, record, stamp]
+    return out
 
 
 def _write_events(
@@ -751,11 +802,14 @@ def _write_conflicts(
     ids = [existing[b.key] for b in built if b.key not in fresh]
     if not ids and not any(b.conflicts for b in built):
         return 0
+    where, params = any_of(fk, ids)
     open_rows = {
         (subject, fld, source): (pk, other, golden)
-        for pk, subject, fld, source, other, golden in Conflict.objects.filter(
-            **{f"{fk}__in": ids}, state=ConflictState.OPEN
-        ).values_list("id", fk, "field", "other_source_id", "other_value", "golden_value")
+        for pk, subject, fld, source, other, golden in fetch(
+            f"SELECT id, {fk}, field, other_source_id, other_value, golden_value "  # noqa: S608
+            f"FROM {Conflict._meta.db_table} WHERE {where} AND state = %s",
+            [*params, ConflictState.OPEN],
+        )
     }
     wanted: dict[tuple[int, str, int], tuple[str, int, str, int | None]] = {}
     for b in built:
@@ -834,12 +888,12 @@ def _link_records(spec: Spec, keys: Iterable[str]) -> None:
     fk = f"{spec.fk}_id"
     keys = list(keys)
     with connection.cursor() as cursor:
-        for start in range(0, len(keys), 900):
-            part = keys[start : start + 900]
-            marks = ", ".join(["%s"] * len(part))
+        size = chunk_size()
+        for start in range(0, len(keys), size):
+            where, params = any_of(f"{rec}.key", keys[start : start + size])
             cursor.execute(
                 f"UPDATE {rec} SET {fk} = g.id, link_method = %s FROM {target} AS g "  # noqa: S608
-                f"WHERE {rec}.key IN ({marks}) AND {rec}.key_valid AND g.{spec.key} = {rec}.key "
-                f"AND ({rec}.{fk} IS NULL OR {rec}.{fk} <> g.id)",
-                [LinkMethod.EXACT, *part],
+                f"WHERE {where} AND {rec}.key_valid "
+                f"AND g.{spec.key} = {rec}.key AND ({rec}.{fk} IS NULL OR {rec}.{fk} <> g.id)",
+                [LinkMethod.EXACT, *params],
             )

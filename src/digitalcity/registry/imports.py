@@ -44,7 +44,7 @@ from digitalcity.core.imports import ImportRefused, RowError
 from digitalcity.core.models import Division, StoredFile
 
 from . import golden
-from .bulk import db_value, dumps, reserve_ids, staging_table, write_rows
+from .bulk import analyze_if_grown, db_value, dumps, reserve_ids, staging_table, write_rows
 from .choices import BatchFormat, BatchStatus, Entity, LinkMethod
 from .fields import FIELDS, FieldSpec, ParseContext, parser_for
 from .models import ImportBatch, Organization, Source, SourceRecord
@@ -80,6 +80,17 @@ STAGE_COLUMNS = (
 STAGE_KEYS = "registry_stage_keys"
 STAGE_WRITE = ("row_no", "key", "key_valid", "row_hash", "raw", "data")
 STAGE_CHUNK = 20000
+# What lookups of source records filter on (ANALYZE samples these, not the JSON).
+RECORD_LOOKUP_COLUMNS = (
+    "key",
+    "key_valid",
+    "is_current",
+    "source_id",
+    "batch_id",
+    "row_hash",
+    "person_id",
+    "organization_id",
+)
 _TEXT_SPEC = FieldSpec("text", "", "text", max_length=500)
 
 
@@ -629,7 +640,7 @@ def _merge(batch: ImportBatch, stage: str) -> tuple[dict[str, int], list[str], d
         if connection.vendor == "postgresql":
             # Temporary tables are never auto-analysed; the planner needs their size to
             # choose hash joins over nested loops.
-            c.execute(f"ANALYZE {stage}")
+            c.execute(f"ANALYZE {stage} (key, row_hash)")
         c.execute(
             f"SELECT COUNT(*) FROM {stage} s WHERE EXISTS (SELECT 1 FROM {rec} r "  # noqa: S608
             f"WHERE r.source_id = %s AND r.is_current AND r.row_hash = s.row_hash)",
@@ -670,6 +681,7 @@ def _merge(batch: ImportBatch, stage: str) -> tuple[dict[str, int], list[str], d
                 [src, batch.pk, LinkMethod.NONE, LinkMethod.EXACT, src],
             )
             inserted = max(c.rowcount, 0)
+        analyze_if_grown(rec, inserted, RECORD_LOOKUP_COLUMNS)
         if changed:
             c.execute(
                 f"UPDATE {rec} AS o SET superseded_by_id = n.id FROM {rec} AS n "  # noqa: S608

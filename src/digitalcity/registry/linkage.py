@@ -699,11 +699,18 @@ def _refresh_statistics() -> None:
     from django.db import connection
 
     from .bulk import is_postgres, table
-    from .models import Person, PersonFieldValue, PersonVersion, SourceRecord
+    from .imports import RECORD_LOOKUP_COLUMNS
+    from .models import Person, PersonVersion, SourceRecord
 
     if not is_postgres():
         return
-    names = ", ".join(table(m) for m in (SourceRecord, Person, PersonFieldValue, PersonVersion))
+    names = ", ".join(
+        [
+            f"{table(SourceRecord)} ({', '.join(RECORD_LOOKUP_COLUMNS)})",
+            f"{table(Person)} (id_number, name_pinyin, birth_date)",
+            f"{table(PersonVersion)} (person_id, valid_to)",
+        ]
+    )
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {names}")
 

@@ -26,11 +26,10 @@ from .fields import GOLDEN_FIELDS, choice_label, field_label
 from .golden import name_pinyin
 from .models import (
     Organization,
-    OrganizationFieldValue,
     OrganizationVersion,
     Person,
-    PersonFieldValue,
     PersonVersion,
+    Source,
 )
 
 __all__ = [
@@ -174,18 +173,22 @@ class FieldRow:
 
 
 def provenance(subject: Person | Organization) -> list[FieldRow]:
-    """Each golden field with its source, batch and time (one query)."""
+    """Each golden field with its source, batch and time (the current version's
+    provenance; two queries)."""
     entity = Entity.PERSON if isinstance(subject, Person) else Entity.ORGANIZATION
-    values: QuerySet[Any] = (
-        PersonFieldValue.objects.filter(person=subject)
+    versions: QuerySet[Any] = (
+        PersonVersion.objects.filter(person=subject)
         if isinstance(subject, Person)
-        else OrganizationFieldValue.objects.filter(organization=subject)
+        else OrganizationVersion.objects.filter(organization=subject)
     )
-    by_field = {v.field: v for v in values.select_related("source")}
-    snapshot = snapshot_of(subject)
+    current = versions.filter(valid_to__isnull=True).values_list("snapshot", "provenance").first()
+    snapshot, origin = current if current else (snapshot_of(subject), {})
+    names = dict(
+        Source.objects.filter(pk__in={o[0] for o in origin.values()}).values_list("pk", "name")
+    )
     rows = []
     for name in GOLDEN_FIELDS[entity]:
-        value = by_field.get(name)
+        value = origin.get(name)
         derived = ""
         if value is None and snapshot.get(name):
             # Golden values no source gave (golden._derive): say where they come from.
@@ -194,11 +197,11 @@ def provenance(subject: Person | Organization) -> list[FieldRow]:
             FieldRow(
                 field=name,
                 label=field_label(entity, name),
-                value=value.value if value else snapshot.get(name, ""),
-                source=value.source.name if value else derived,
-                batch_id=value.batch_id if value else None,
-                record_id=value.source_record_id if value else None,
-                updated_at=value.updated_at if value else None,
+                value=snapshot.get(name, ""),
+                source=names.get(value[0], "") if value else derived,
+                batch_id=value[1] if value else None,
+                record_id=value[2] if value else None,
+                updated_at=datetime.datetime.fromisoformat(value[3]) if value else None,
             )
         )
     return rows

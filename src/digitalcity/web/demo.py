@@ -23,6 +23,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.utils import timezone
 
+from digitalcity.approval.demo import seed_approval
 from digitalcity.cases.demo import seed_demo_cases
 from digitalcity.core.calendar_import import seed_from_chinesecalendar
 from digitalcity.core.divisions import load_divisions
@@ -37,6 +38,7 @@ from digitalcity.core.models import (
     MembershipRole,
     Position,
 )
+from digitalcity.hotline.demo import seed_demo_orders
 from digitalcity.identity.models import AccountKind, User
 from digitalcity.registry.demo import seed_demo_people, seed_registry
 
@@ -598,6 +600,10 @@ def seed_demo(
         _bulk_users("enterprises", enterprise_rows, progress)
     # Example cases through the engine's services, after the people they need exist.
     seed_demo_cases()
+    # The approval catalog and a few applications in various states (approval.demo).
+    seed_approval()
+    # 12345 work orders over recent weeks, through the hotline's services.
+    seed_demo_orders()
     # The registry's sources and rules, and the citizens in the population database
     # (through the real import path, as a police household-register batch).
     seed_registry()

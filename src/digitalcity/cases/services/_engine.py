@@ -32,6 +32,14 @@ from ..choices import (
 from ..clocks import consumed, moments, settle_stage
 from ..declare import ALL_CLOCKS, CaseType, ClockSpec, TaskSpec, Transition, get_type
 from ..models import Case, CaseDepartment, Clock, Event, Task
+from ._rows import Table, scalar_rows
+
+# The engine's rows, read and written by prepared SQL texts (see _rows.py).
+CASES = Table(Case)
+CASE_DEPARTMENTS = Table(CaseDepartment)
+CLOCKS = Table(Clock)
+EVENTS = Table(Event)
+TASKS = Table(Task)
 
 CLOCK_FIELDS = [
     "state",
@@ -84,7 +92,7 @@ class Run:
         if lock:
             # The row lock serializes every change to one case (PostgreSQL); SQLite's
             # write lock does the same for the whole database.
-            self.case = Case.objects.select_for_update().get(pk=case.pk)
+            self.case = CASES.get(case.pk, lock=True)
         else:
             self.case = case
         self.type: CaseType = get_type(self.case.type_code)
@@ -118,20 +126,15 @@ class Run:
             if not signed_in(self.actor):
                 self._memberships = []
             else:
-                self._memberships = list(
-                    Membership.objects.filter(
-                        user=self.actor, is_active=True, department__is_active=True
-                    ).values_list("department_id", "role")
-                )
+                self._memberships = [
+                    (int(dept), str(role))
+                    for dept, role in scalar_rows(_memberships_sql(), [self.actor.pk])
+                ]
         return self._memberships
 
     def involved(self) -> set[int]:
         if self._involved is None:
-            self._involved = set(
-                CaseDepartment.objects.filter(case=self.case).values_list(
-                    "department_id", flat=True
-                )
-            )
+            self._involved = {int(dept) for (dept,) in scalar_rows(_involved_sql(), [self.case.pk])}
         return self._involved
 
     def is_admin(self) -> bool:
@@ -160,7 +163,9 @@ class Run:
 
     def clocks(self) -> list[Clock]:
         if self._clocks is None:
-            self._clocks = list(Clock.objects.select_for_update().filter(case=self.case))
+            self._clocks = CLOCKS.objects(
+                f"{CLOCKS.column('case')} = %s", [self.case.pk], lock=True
+            )
         return self._clocks
 
     def touch(self, clock: Clock) -> None:
@@ -171,18 +176,30 @@ class Run:
             dirty = list(self._dirty_clocks.values())
             new = [c for c in dirty if c.pk is None]
             old = [c for c in dirty if c.pk is not None]
-            if new:
-                Clock.objects.bulk_create(new)
+            CLOCKS.insert(new)
             # One plain UPDATE a clock: a step changes one to a few, and bulk_update's
             # CASE … WHEN for every field cost 40 % of a whole case in
             # bench/cases_flow.py, far more than the statements it saves.
             for clock in old:
-                clock.save(update_fields=CLOCK_FIELDS)
+                CLOCKS.update(clock, CLOCK_FIELDS)
             self._dirty_clocks.clear()
         if self.events:
-            Event.objects.bulk_create(self.events)
+            EVENTS.insert(self.events)
             hooks.schedule_listeners(self.events)
             self.events = []
+
+
+def _memberships_sql() -> str:
+    m, d = Membership._meta.db_table, Department._meta.db_table
+    return (
+        f"SELECT m.department_id, m.role FROM {m} m INNER JOIN {d} d ON d.id = m.department_id"  # noqa: S608
+        " WHERE m.user_id = %s AND m.is_active AND d.is_active"
+    )
+
+
+def _involved_sql() -> str:
+    table = CaseDepartment._meta.db_table
+    return f"SELECT department_id FROM {table} WHERE case_id = %s"  # noqa: S608
 
 
 def may_take(
@@ -329,12 +346,14 @@ def clock_recompute(run: Run, clock: Clock) -> None:
     run.touch(clock)
 
 
-def new_clock(run: Run, spec: ClockSpec, *, task: Task | None, limit: int | None) -> Clock:
+def new_clock(
+    run: Run, spec: ClockSpec, *, task: Task | None, limit: int | None, unit: str | None = None
+) -> Clock:
     clock = Clock(
         case=run.case,
         task=task,
         code=spec.code,
-        unit=spec.unit,
+        unit=spec.unit if unit is None else unit,
         limit=spec.limit if limit is None else limit,
         prompt_before=spec.prompt_before,
         red_after=spec.red_after,
@@ -357,15 +376,22 @@ def check_limit(limit: Any, field: str) -> int:
 def add_departments(
     run: Run, department_ids: Iterable[int], role: str = CaseDepartmentRole.CO
 ) -> None:
-    """Involve each of `department_ids` not yet involved, in one INSERT."""
-    involved = run.involved()
-    new = [d for d in dict.fromkeys(department_ids) if d not in involved]
+    """Involve each of `department_ids` not yet involved, in one INSERT.
+
+    When this call has not read the involved departments, the INSERT skips those already
+    there (ON CONFLICT DO NOTHING on the unique (case, department)) instead of reading
+    them first.
+    """
+    involved = run._involved
+    new = [d for d in dict.fromkeys(department_ids) if involved is None or d not in involved]
     if not new:
         return
-    CaseDepartment.objects.bulk_create(
-        [CaseDepartment(case=run.case, department_id=d, role=role, added_at=run.now) for d in new]
+    CASE_DEPARTMENTS.insert(
+        [CaseDepartment(case=run.case, department_id=d, role=role, added_at=run.now) for d in new],
+        ignore_conflicts=involved is None,
     )
-    involved.update(new)
+    if involved is not None:
+        involved.update(new)
 
 
 def create_tasks(
@@ -380,9 +406,14 @@ def create_tasks(
         raise ValidationError({"departments": _("下达任务至少须指定一个承办部门")})
     if len(set(departments)) != len(departments):
         raise ValidationError({"departments": _("承办部门不能重复")})
-    known = set(
-        Department.objects.filter(pk__in=departments, is_active=True).values_list("pk", flat=True)
-    )
+    known = {
+        int(pk)
+        for (pk,) in scalar_rows(
+            f"SELECT id FROM {Department._meta.db_table} WHERE is_active"  # noqa: S608
+            f" AND id IN ({', '.join(['%s'] * len(departments))})",
+            list(departments),
+        )
+    }
     missing = [d for d in departments if d not in known]
     if missing:
         raise ValidationError(
@@ -410,7 +441,7 @@ def create_tasks(
         )
         for dept in departments
     ]
-    Task.objects.bulk_create(tasks)
+    TASKS.insert(tasks)
     add_departments(run, departments)
     for task in tasks:
         run.event(
@@ -439,14 +470,28 @@ def end_task(run: Run, task: Task, state: str) -> None:
 
 
 def cancel_active_tasks(run: Run, *, exclude: Task | None = None, group: str | None = None) -> None:
-    qs = Task.objects.select_for_update().filter(case=run.case, state__in=ACTIVE_TASK_STATES)
+    marks = ", ".join(["%s"] * len(ACTIVE_TASK_STATES))
+    where = f"{TASKS.column('case')} = %s AND {TASKS.column('state')} IN ({marks})"
+    params: list[Any] = [run.case.pk, *ACTIVE_TASK_STATES]
     if group is not None:
-        qs = qs.filter(group=group)
+        where += f" AND {TASKS.column('group')} = %s"
+        params.append(group)
     if exclude is not None:
-        qs = qs.exclude(pk=exclude.pk)
-    cancelled = list(qs)
+        where += f" AND {TASKS.column('id')} <> %s"
+        params.append(exclude.pk)
+    cancelled = TASKS.objects(where, params, lock=True)
     for task in cancelled:
         end_task(run, task, TaskState.CANCELLED)
         run.event(EventKind.TASK_CANCELLED, task=task)
     if cancelled:
-        Task.objects.bulk_update(cancelled, ["state", "locked_by", "locked_at", "completed_at"])
+        # The same four values for each, in one statement (updated_at left alone, as
+        # bulk_update did).
+        TASKS.update_where(
+            [t.pk for t in cancelled],
+            {
+                "state": TaskState.CANCELLED,
+                "locked_by": None,
+                "locked_at": None,
+                "completed_at": run.now,
+            },
+        )

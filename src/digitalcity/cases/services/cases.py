@@ -19,11 +19,14 @@ from ..choices import (
     CaseDepartmentRole,
     CasePriority,
     ClockState,
+    ClockUnit,
     EventKind,
 )
 from ..declare import CaseType, Transition, get_type
 from ..models import Case, CaseDepartment
 from ._engine import (
+    CASE_DEPARTMENTS,
+    CASES,
     Run,
     cancel_active_tasks,
     check_limit,
@@ -61,16 +64,19 @@ def case_open(
     priority: int = CasePriority.NORMAL,
     is_confidential: bool = False,
     clock_limits: Mapping[str, int] | None = None,
+    clock_units: Mapping[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> Case:
     """Open a case of `type_code` in its initial state, numbered `<prefix>-<year>-NNNNNN`.
 
     `department` leads; `co_departments` are involved from the start. `clock_limits`
     overrides declared limits per clock code (an item's promised limit, a hotline
-    urgency). `data` is kept on the "created" event. A citizen or legal person opens
-    only for themselves; staff open on an applicant's behalf (window, phone); with no
-    applicant at all the type must allow anonymity. The number is issued inside the
-    transaction, so a failed open leaves no gap.
+    urgency), `clock_units` their units (a `ClockUnit` per clock code: a 12345 order due in
+    2 natural hours or in 7 working days); the clock then counts, pauses and extends in
+    that unit, and `prompt_before` / `red_after` are read in it too. `data` is kept on the
+    "created" event. A citizen or legal person opens only for themselves; staff open on an
+    applicant's behalf (window, phone); with no applicant at all the type must allow
+    anonymity. The number is issued inside the transaction, so a failed open leaves no gap.
     """
     ct = get_type(type_code)
     if signed_in(actor) and actor.kind in (AccountKind.CITIZEN, AccountKind.LEGAL_PERSON):
@@ -97,9 +103,20 @@ def case_open(
         if code not in declared:
             raise ValidationError({"clock_limits": _("时限“%(c)s”未在类型中声明") % {"c": code}})
         check_limit(limit, "clock_limits")
+    units = dict(clock_units or {})
+    for code, unit in units.items():
+        if code not in declared:
+            raise ValidationError({"clock_units": _("时限“%(c)s”未在类型中声明") % {"c": code}})
+        if unit not in ClockUnit.values:
+            raise ValidationError(
+                {
+                    "clock_units": _("计时单位“%(u)s”无效，可选：%(all)s")
+                    % {"u": unit, "all": ", ".join(ClockUnit.values)}
+                }
+            )
     with unit_of_work():
         now = timezone.now()
-        case = Case.objects.create(
+        case = Case(
             number=next_number(ct.prefix, year=timezone.localdate(now).year),
             opened_at=now,
             type_code=ct.code,
@@ -114,12 +131,13 @@ def case_open(
             priority=priority,
             is_confidential=is_confidential,
         )
+        CASES.insert([case])
         run = Run(case, actor, lock=False)
         run._clocks = []
         co = [d for d in dict.fromkeys(_department_ids(co_departments)) if d != department.pk]
         if co and Department.objects.filter(pk__in=co, is_active=True).count() != len(co):
             raise ValidationError({"co_departments": _("协办部门不存在或已停用")})
-        CaseDepartment.objects.bulk_create(
+        CASE_DEPARTMENTS.insert(
             [
                 CaseDepartment(
                     case=case, department=department, role=CaseDepartmentRole.LEAD, added_at=run.now
@@ -135,7 +153,9 @@ def case_open(
             data={"channel": channel, **dict(data or {})},
         )
         for spec in ct.clocks:
-            clock = new_clock(run, spec, task=None, limit=limits.get(spec.code))
+            clock = new_clock(
+                run, spec, task=None, limit=limits.get(spec.code), unit=units.get(spec.code)
+            )
             if spec.code in ct.starts_on_open:
                 clock_start(run, clock)
         run.finish()
@@ -207,7 +227,7 @@ def fire_transition(run: Run, transition: Transition, data: Mapping[str, Any], r
             clock_pause(run, clock)
         elif clock.state == ClockState.PAUSED and not paused_in(ct, target.code, clock.code):
             clock_resume(run, clock)
-    case.save(update_fields=fields)
+    CASES.update(case, fields)
     for code in transition.creates:
         departments = data.get("departments") or sorted(run.involved())
         create_tasks(run, ct.task(code), [int(getattr(d, "pk", d)) for d in departments])
@@ -237,6 +257,7 @@ def case_transition(
     actor: Any,
     input: Mapping[str, Any] | None = None,
     reason: str = "",
+    as_system: bool = False,
 ) -> Case:
     """Take `transition` on `case` as `actor` and return the updated case.
 
@@ -245,12 +266,19 @@ def case_transition(
     transition is the engine's own), and with ValidationError when the case is not in a
     source state, required input is missing, or a hook check fails. Nothing changes on
     refusal. Listeners see the events after commit.
+
+    `as_system=True` is for a service app's own jobs (a statutory deemed acceptance fired
+    by a periodic job): it takes a transition declared `system=True`, and only such a one,
+    with `actor` usually None (the timeline reads "系统"). Never pass it on a user's request.
     """
     data = dict(input or {})
     with unit_of_work():
         run = Run(case, actor)
         spec = _transition(run.type, transition)
-        if not run.may_take(spec):
+        if as_system:
+            if not spec.system:
+                raise refuse(_("“%(t)s”不是系统流转，不能以系统身份执行") % {"t": spec.label})
+        elif not run.may_take(spec):
             raise refuse(_("您无权对此办件执行“%(t)s”") % {"t": spec.label})
         fire_transition(run, spec, data, reason)
         run.finish()

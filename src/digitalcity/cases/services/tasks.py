@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from digitalcity.core.models import Department, Membership, MembershipRole
@@ -17,6 +16,7 @@ from ..choices import ACTIVE_TASK_STATES, EventKind, JoinRule, ReturnReason, Tas
 from ..declare import TaskSpec
 from ..models import Case, Task
 from ._engine import (
+    TASKS,
     Run,
     actor_label,
     add_departments,
@@ -77,17 +77,27 @@ def _open_run(
     whether another task of its group is neither completed nor cancelled.
     """
     run = Run(Case(pk=task.case_id), actor)
-    tasks = Task.objects.select_for_update()
-    if with_unfinished_siblings:
-        tasks = tasks.annotate(
-            unfinished_siblings=Exists(
-                Task.objects.filter(case_id=OuterRef("case_id"), group=OuterRef("group"))
-                .exclude(pk=OuterRef("pk"))
-                .exclude(state__in=(TaskState.COMPLETED, TaskState.CANCELLED))
-            )
-        )
-    locked = tasks.get(pk=task.pk)
+    if not with_unfinished_siblings:
+        return run, TASKS.get(task.pk, lock=True)
+    found = TASKS.select(
+        f"{TASKS.column('id')} = %s",
+        [TaskState.COMPLETED, TaskState.CANCELLED, task.pk],
+        lock=True,
+        extra=[_UNFINISHED_SIBLINGS],
+    )
+    if not found:
+        raise Task.DoesNotExist(f"Task {task.pk} does not exist")
+    locked, (unfinished,) = found[0]
+    locked.unfinished_siblings = bool(unfinished)  # type: ignore[attr-defined]
     return run, locked
+
+
+#: Whether another task of the row's group is neither completed nor cancelled.
+_UNFINISHED_SIBLINGS = (
+    'EXISTS (SELECT 1 FROM cases_task s WHERE s.case_id = "cases_task"."case_id"'
+    ' AND s."group" = "cases_task"."group" AND s.id <> "cases_task"."id"'
+    " AND s.state NOT IN (%s, %s))"
+)
 
 
 def _require_active(task: Task) -> None:
@@ -110,7 +120,7 @@ def _require_handler(run: Run, task: Task) -> None:
 
 def _finish(run: Run, task: Task, original: Task, *, saved: bool = False) -> Task:
     if not saved:
-        task.save(update_fields=_TASK_FIELDS)
+        TASKS.update(task, _TASK_FIELDS)
     run.finish()
     for name in _TASK_FIELDS:
         attname = f"{name}_id" if name in _FOREIGN_KEYS else name
@@ -254,7 +264,7 @@ def task_complete(*, task: Task, actor: Any, opinion: str = "", outcome: str | N
                         % {"s": run.type.state(run.case.state).label, "t": transition.label}
                     }
                 )
-        locked.save(update_fields=_TASK_FIELDS)
+        TASKS.update(locked, _TASK_FIELDS)
         if joins:
             if spec.join == JoinRule.ANY:
                 cancel_active_tasks(run, exclude=locked, group=locked.group)
@@ -284,7 +294,7 @@ def task_return(*, task: Task, actor: Any, reason_code: str, reason: str = "") -
         run.event(
             EventKind.TASK_RETURNED, task=locked, reason=reason, data={"reason_code": reason_code}
         )
-        locked.save(update_fields=_TASK_FIELDS)
+        TASKS.update(locked, _TASK_FIELDS)
         if spec.on_return:
             transition = run.type.transition(spec.on_return)
             if run.case.state in transition.source:

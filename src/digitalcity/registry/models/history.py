@@ -1,6 +1,6 @@
-"""Abstract bases of provenance (one row per golden field) and versions (history), shared
-by people and organizations. The subject FK and the constraints live in the concrete
-models, which name the subject."""
+"""The abstract base of versions (history, with each field's provenance), shared by people
+and organizations. The subject FK and the constraints live in the concrete models, which
+name the subject."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ..choices import VersionCause
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise  # django-stubs' lazy-string type
 
-__all__ = ["FieldValueBase", "VersionBase", "bulk_fk"]
+__all__ = ["VersionBase", "bulk_fk"]
 
 
 def bulk_fk(
@@ -44,32 +44,23 @@ def bulk_fk(
     )
 
 
-class FieldValueBase(models.Model):
-    """Provenance of one golden field: which source, batch and record gave it, and when."""
-
-    field = models.CharField(_("字段"), max_length=40)
-    value = models.TextField(_("值"), blank=True)
-    source = bulk_fk("registry.Source", _("来源"), on_delete=models.PROTECT)
-    batch = bulk_fk(
-        "registry.ImportBatch", _("批次"), on_delete=models.PROTECT, null=True, blank=True
-    )
-    source_record = bulk_fk(
-        "registry.SourceRecord", _("来源记录"), on_delete=models.SET_NULL, null=True, blank=True
-    )
-    updated_at = models.DateTimeField(_("更新时间"))
-
-    class Meta:
-        abstract = True
-
-
 class VersionBase(models.Model):
     """A version of the golden record, valid from `valid_from` (the data date of the batch
-    or the day of the decision) until `valid_to` (exclusive; null: the current one)."""
+    or the day of the decision) until `valid_to` (exclusive; null: the current one).
+
+    `provenance` is each field's origin, compact (one JSON per version instead of a row
+    per field): `{field: [source id, batch id, source record id, "ISO time"]}` — which
+    source, which batch and record, and when the field last took this value from there.
+    A batch or record id is null for a value a department set on a conflict. A change
+    of provenance alone (the same value now from another source) updates the current
+    version's provenance in place; a change of value is a new version.
+    """
 
     version = models.PositiveIntegerField(_("版本号"))
     valid_from = models.DateField(_("生效日期"))
     valid_to = models.DateField(_("失效日期"), null=True, blank=True)
     snapshot = models.JSONField(_("快照"), default=dict)
+    provenance = models.JSONField(_("字段来源"), default=dict)
     cause = models.CharField(_("原因"), max_length=12, choices=VersionCause.choices)
     batch = bulk_fk(
         "registry.ImportBatch", _("批次"), on_delete=models.PROTECT, null=True, blank=True

@@ -7,9 +7,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import OrganizationStatus, TaxStatus
-from .history import FieldValueBase, VersionBase, bulk_fk
+from .history import VersionBase, bulk_fk
 
-__all__ = ["Organization", "OrganizationFieldValue", "OrganizationVersion"]
+__all__ = ["Organization", "OrganizationVersion"]
 
 
 class Organization(models.Model):
@@ -49,24 +49,6 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.uscc
-
-
-class OrganizationFieldValue(FieldValueBase):
-    organization = bulk_fk(
-        "registry.Organization", _("法人"), on_delete=models.CASCADE, related_name="field_values"
-    )
-
-    class Meta:
-        verbose_name = _("法人字段来源")
-        verbose_name_plural = _("法人字段来源")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organization", "field"], name="registry_uniq_org_field"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.organization_id}.{self.field}"
 
 
 class OrganizationVersion(VersionBase):

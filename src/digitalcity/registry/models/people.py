@@ -14,9 +14,9 @@ from ..choices import (
     MaritalStatus,
     PersonStatus,
 )
-from .history import FieldValueBase, VersionBase, bulk_fk
+from .history import VersionBase, bulk_fk
 
-__all__ = ["Person", "PersonFieldValue", "PersonVersion", "PopulationEvent"]
+__all__ = ["Person", "PersonVersion", "PopulationEvent"]
 
 
 class Person(models.Model):
@@ -67,22 +67,6 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.id_number
-
-
-class PersonFieldValue(FieldValueBase):
-    person = bulk_fk(
-        "registry.Person", _("人口"), on_delete=models.CASCADE, related_name="field_values"
-    )
-
-    class Meta:
-        verbose_name = _("人口字段来源")
-        verbose_name_plural = _("人口字段来源")
-        constraints = [
-            models.UniqueConstraint(fields=["person", "field"], name="registry_uniq_person_field")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.person_id}.{self.field}"
 
 
 class PersonVersion(VersionBase):

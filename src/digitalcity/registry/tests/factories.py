@@ -18,11 +18,42 @@ from digitalcity.identity.models import AccountKind, User
 from digitalcity.identity.tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 from ..demo import DEMO_SOURCES, seed_registry
-from ..models import Source
+from ..models import Organization, Person, Source
 
-__all__ = ["City", "csv_bytes", "make_city", "person_id", "police_row", "uscc"]
+__all__ = [
+    "City",
+    "Origin",
+    "csv_bytes",
+    "field_origin",
+    "make_city",
+    "person_id",
+    "police_row",
+    "uscc",
+]
 
 POLICE_HEADERS = [h for h in next(s for s in DEMO_SOURCES if s.code == "police").mapping]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A golden field's provenance as the current version keeps it."""
+
+    source: str  # the source's code
+    batch_id: int | None
+    record_id: int | None
+    at: datetime.datetime
+
+
+def field_origin(subject: Person | Organization, field: str) -> Origin:
+    """Provenance of `field` of `subject`'s golden record (KeyError: no source gives it)."""
+    version = subject.versions.get(valid_to__isnull=True)
+    source_id, batch_id, record_id, at = version.provenance[field]
+    return Origin(
+        Source.objects.get(pk=source_id).code,
+        batch_id,
+        record_id,
+        datetime.datetime.fromisoformat(at),
+    )
 
 
 def person_id(n: int, *, division: str = "149801", birth: datetime.date | None = None) -> str:

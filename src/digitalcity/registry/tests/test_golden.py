@@ -14,9 +14,9 @@ from digitalcity.core.models import AuditEntry
 from ..choices import ConflictState, EventKind, VersionCause
 from ..conflicts import conflict_confirm, conflict_correct, conflict_counts
 from ..golden import apply_record, rebuild_person
-from ..models import Conflict, ImportBatch, Person, PersonFieldValue, SourceRecord
+from ..models import Conflict, ImportBatch, Person, SourceRecord
 from ..queries import person_as_of
-from .factories import City, csv_bytes, person_id, police_row
+from .factories import City, csv_bytes, field_origin, person_id, police_row
 
 Load = Callable[..., ImportBatch]
 D1, D2, D3 = datetime.date(2025, 1, 1), datetime.date(2025, 6, 1), datetime.date(2026, 3, 1)
@@ -42,7 +42,7 @@ def civil_row(number: str, **values: str) -> dict[str, str]:
 
 
 def _source_of(person: Person, field: str) -> str:
-    return PersonFieldValue.objects.get(person=person, field=field).source.code
+    return field_origin(person, field).source
 
 
 def test_the_authoritative_source_wins_and_others_are_the_fallback(load: Load) -> None:
@@ -56,9 +56,9 @@ def test_the_authoritative_source_wins_and_others_are_the_fallback(load: Load) -
     batch = load("police", csv_bytes([police_row(number, 姓名="张三")]), data_date=D2)
     person.refresh_from_db()
     assert person.name == "张三"
-    value = PersonFieldValue.objects.get(person=person, field="name")
-    assert (value.source.code, value.batch_id) == ("police", batch.pk)
-    assert value.source_record == SourceRecord.objects.get(source__code="police")
+    value = field_origin(person, "name")
+    assert (value.source, value.batch_id) == ("police", batch.pk)
+    assert value.record_id == SourceRecord.objects.get(source__code="police").pk
     assert _source_of(person, "insurance_status") == "hrss"  # police has no say there
     assert person.version == 2
     assert SourceRecord.objects.filter(person=person).count() == 2
@@ -213,8 +213,8 @@ def test_apply_record_rebuilds_the_linked_person(load: Load) -> None:
     apply_record(record)
     person.refresh_from_db()
     assert person.insurance_status == "suspended"
-    value = PersonFieldValue.objects.get(person=person, field="insurance_status")
-    assert (value.source.code, value.source_record_id) == ("hrss", record.pk)
+    value = field_origin(person, "insurance_status")
+    assert (value.source, value.record_id) == ("hrss", record.pk)
     assert person.versions.order_by("-version")[0].cause == VersionCause.LINK
 
 

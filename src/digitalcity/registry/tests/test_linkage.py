@@ -27,8 +27,8 @@ from ..linkage import (
     normalise_id_for_comparison,
     predict_links,
 )
-from ..models import LinkCandidate, Person, PersonFieldValue, PersonVersion, SourceRecord
-from .factories import City
+from ..models import LinkCandidate, Person, PersonVersion, SourceRecord
+from .factories import City, field_origin
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅文建国志海波辉鹏宇浩"
@@ -293,10 +293,7 @@ def test_unkeyed_records_are_linked_automatically_with_provenance(city: City) ->
     assert PersonVersion.objects.filter(person=liu, cause=VersionCause.LINK).exists()
     # The golden record now has records from both sources.
     assert set(liu.records.values_list("source__code", flat=True)) == {"police", "hrss"}
-    assert (
-        PersonFieldValue.objects.filter(person=liu, field="insurance_status").get().source.code
-        == "hrss"
-    )
+    assert field_origin(liu, "insurance_status").source == "hrss"
 
     # The stranger born the same day as 张伟 and 王芳 is left alone.
     stranger = SourceRecord.objects.get(pk=records["stranger"].pk)

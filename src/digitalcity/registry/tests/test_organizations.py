@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..choices import BatchStatus, ConflictState
-from ..models import Conflict, ImportBatch, Organization, OrganizationFieldValue, SourceRecord
+from ..models import Conflict, ImportBatch, Organization, SourceRecord
 from ..queries import organization_by_code
-from .factories import City, csv_bytes, uscc
+from .factories import City, csv_bytes, field_origin, uscc
 
 Load = Callable[..., ImportBatch]
 
@@ -50,10 +50,7 @@ def test_an_old_organization_code_is_mapped_to_the_credit_code(load: Load) -> No
     org = Organization.objects.get()
     assert record.organization == org
     assert org.tax_status == "abnormal"
-    assert (
-        OrganizationFieldValue.objects.get(organization=org, field="tax_status").source.code
-        == "tax"
-    )
+    assert field_origin(org, "tax_status").source == "tax"
     found = organization_by_code(f"{uscc(1)[8:16]}-{uscc(1)[16]}")
     assert found == org
 

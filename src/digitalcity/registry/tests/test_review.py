@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from ..choices import LinkMethod, LinkState, VersionCause
 from ..imports import import_rows
-from ..models import LinkCandidate, Person, PersonFieldValue, PersonVersion, SourceRecord
+from ..models import LinkCandidate, Person, PersonVersion, SourceRecord
 from ..review import link_accept, link_reject, review_queue_for
-from .factories import City
+from .factories import City, field_origin
 from .test_linkage import _hrss, people, police_row
 
 EXPLANATION = {
@@ -64,11 +64,9 @@ def test_accepting_merges_the_record_and_the_golden_record_shows_both_sources(
     assert record.link_method == LinkMethod.MANUAL
     assert record.link_probability == pytest.approx(0.93)
     assert set(person.records.values_list("source__code", flat=True)) == {"police", "hrss"}
-    provenance = dict(
-        PersonFieldValue.objects.filter(person=person).values_list("field", "source__code")
-    )
-    assert provenance["name"] == "police"  # the authoritative source keeps the name
-    assert provenance["insurance_status"] == "hrss"  # the linked record adds its field
+    # the authoritative source keeps the name; the linked record adds its field
+    assert field_origin(person, "name").source == "police"
+    assert field_origin(person, "insurance_status").source == "hrss"
     assert person.insurance_status == "insured"
     assert PersonVersion.objects.filter(person=person, cause=VersionCause.LINK).exists()
 

@@ -1,0 +1,290 @@
+"""Demo work orders for 示范市: a few dozen over the last four weeks, in every state.
+
+Everything goes through the hotline's services as the demo personas (web.demo). The
+services take no explicit "now", so to spread orders over recent weeks each order's
+whole timeline (case, events, tasks, clocks, ratings, the order's own rows) is moved
+back in time between its steps, all of it by the same amount: what happened stays
+consistent, and a sign-in done "later" after a shift is really late against its clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from digitalcity.cases.choices import CaseChannel, ReturnReason
+from digitalcity.cases.models import (
+    Case,
+    Clock,
+    ClockExtension,
+    Event,
+    Rating,
+    RatingLink,
+    Signal,
+    Task,
+    UrgeOrder,
+)
+from digitalcity.core.models import Department, Division
+from digitalcity.identity.models import User
+
+from .choices import DeadlineUnit, RequestType, Urgency
+from .conf import city_bounds
+from .models import Call, Callback, Category, ExtensionRequest, SmsMessage, WorkOrder
+from .services import (
+    CatalogueRow,
+    catalogue_in_force,
+    catalogue_publish,
+    order_answer,
+    order_archive,
+    order_callback,
+    order_decide_extension,
+    order_dispatch,
+    order_intake,
+    order_merge,
+    order_reply,
+    order_request_extension,
+    order_return,
+    order_sign,
+    suggest_dispatch,
+)
+
+__all__ = ["seed_demo_orders", "shift_order"]
+
+logger = logging.getLogger("digitalcity.hotline")
+
+#: Category prefix → lead department code of the demo catalogue (and co-handlers).
+CATALOGUE = (
+    ("0101", "urban-management", ()),
+    ("0102", "urban-management", ()),
+    ("0103", "housing", ()),
+    ("02", "housing", ()),
+    ("03", "police", ()),
+    ("04", "ecology", ()),
+    ("0501", "samr", ()),
+    ("0502", "samr", ("health",)),
+    ("06", "hrss", ()),
+    ("07", "emergency", ("urban-management",)),
+    ("08", "approval", ()),
+)
+#: Orders that go further than dispatch are handled by the departments that have a demo
+#: clerk (ecology: eco, samr: samr).
+STORIES = (
+    ("040101", RequestType.COMPLAINT, "工地夜间施工噪声扰民，凌晨仍有打桩声", "full_satisfied"),
+    ("040101", RequestType.COMPLAINT, "广场舞音响声音过大，晚上十点后仍未停止", "rework"),
+    ("040102", RequestType.REPORT, "小区旁工厂烟囱冒黑烟，气味刺鼻", "replied"),
+    ("040103", RequestType.REPORT, "河道有企业偷排污水，水面发黑", "handling_late"),
+    ("050201", RequestType.COMPLAINT, "餐馆后厨卫生差，吃后腹泻", "full_basically"),
+    ("050102", RequestType.COMPLAINT, "健身房办了预付卡后关门跑路", "extension"),
+    ("050101", RequestType.COMPLAINT, "网购家电质量问题商家拒绝退货", "returned"),
+    ("050201", RequestType.HELP, "超市售卖过期食品", "archived"),
+    ("040101", RequestType.COMPLAINT, "装修噪音周末早上七点就开始", "handling"),
+    ("040102", RequestType.SUGGESTION, "建议加强秸秆焚烧巡查", "dispatched"),
+    ("010101", RequestType.HELP, "小区门口垃圾三天无人清运", "dispatched"),
+    ("010202", RequestType.HELP, "人民路路灯连续一周不亮", "dispatched"),
+    ("020101", RequestType.HELP, "整栋楼停水，没有提前通知", "urgent"),
+    ("020401", RequestType.COMPLAINT, "暖气不热，室温只有十四度", "dispatched"),
+    ("030201", RequestType.COMPLAINT, "小区出口长期被违停车辆堵住", "received"),
+    ("060101", RequestType.HELP, "工地拖欠农民工三个月工资", "dispatched"),
+    ("070101", RequestType.REPORT, "商场消防通道被货物堵死", "critical"),
+    ("080101", RequestType.CONSULT, "营业执照变更需要哪些材料", "answered"),
+    ("080102", RequestType.CONSULT, "新生儿医保怎么办理", "answered"),
+    ("080201", RequestType.PRAISE, "表扬政务大厅窗口工作人员耐心细致", "received"),
+    ("040101", RequestType.COMPLAINT, "工地夜间施工太吵了，凌晨两点还在干", "merge"),
+)
+
+
+def _points(rng: random.Random) -> tuple[float, float]:
+    bounds = city_bounds()
+    lat0, lon0 = bounds.center
+    return (
+        round(lat0 + rng.uniform(-0.22, 0.22), 5),
+        round(lon0 + rng.uniform(-0.3, 0.3), 5),
+    )
+
+
+def shift_order(order: WorkOrder, delta: timedelta) -> None:
+    """Move every moment of `order` and its case back by `delta` (see the module doc)."""
+    case_id = order.case_id
+
+    def back(model: Any, filters: dict[str, Any], *names: str) -> None:
+        model.objects.filter(**filters).update(**{n: F(n) - delta for n in names})
+
+    back(Case, {"pk": case_id}, "opened_at", "closed_at")
+    back(Event, {"case_id": case_id}, "at")
+    back(Task, {"case_id": case_id}, "created_at", "completed_at", "locked_at")
+    back(
+        Clock,
+        {"case_id": case_id},
+        "started_at",
+        "paused_at",
+        "stopped_at",
+        "segment_started_at",
+        "due_at",
+        "prompt_at",
+        "red_at",
+        "next_signal_at",
+    )
+    back(ClockExtension, {"clock__case_id": case_id}, "at")
+    back(Signal, {"case_id": case_id}, "at", "due_at")
+    back(UrgeOrder, {"case_id": case_id}, "issued_at", "due_at", "answered_at")
+    back(Rating, {"case_id": case_id}, "at")
+    back(RatingLink, {"case_id": case_id}, "created_at", "expires_at")
+    back(WorkOrder, {"pk": order.pk}, "created_at", "updated_at", "replied_at", "callback_due_at")
+    back(ExtensionRequest, {"order_id": order.pk}, "created_at", "updated_at", "decided_at")
+    back(Callback, {"order_id": order.pk}, "at")
+    back(Call, {"order_id": order.pk}, "started_at", "ended_at")
+    back(SmsMessage, {"order_id": order.pk}, "received_at")
+
+
+def _catalogue(actor: User) -> None:
+    if catalogue_in_force() is not None:
+        return
+    departments = {d.code: d for d in Department.objects.all()}
+    categories = {c.code: c for c in Category.objects.all()}
+    rows = [
+        CatalogueRow(
+            categories[code],
+            departments[lead],
+            co_handlers=tuple(departments[c] for c in co if c in departments),
+        )
+        for code, lead, co in CATALOGUE
+        if code in categories and lead in departments
+    ]
+    if rows:
+        catalogue_publish(rows=rows, actor=actor, note="示范市首版派单目录")
+
+
+def _story(
+    index: int,
+    spec: tuple[str, str, str, str],
+    users: dict[str, User],
+    districts: list[Division],
+    rng: random.Random,
+    first: WorkOrder | None,
+) -> WorkOrder:
+    code, request_type, text, kind = spec
+    agent, eco, samr = users["agent"], users["eco"], users["samr"]
+    supervisor = users["supervisor"]
+    lat, lon = _points(rng)
+    channel = (CaseChannel.PHONE, CaseChannel.SMS, CaseChannel.ONLINE)[index % 3]
+    urgency = {"urgent": Urgency.URGENT, "critical": Urgency.CRITICAL}.get(kind, Urgency.NORMAL)
+    age = timedelta(days=2 + (index * 37) % 26, hours=rng.randint(0, 8))
+    if kind in ("received", "urgent", "critical", "merge"):
+        age = timedelta(hours=rng.randint(1, 20))
+    order = order_intake(
+        channel=channel if channel != CaseChannel.ONLINE else CaseChannel.PHONE,
+        request_type=request_type,
+        category=code,
+        description=text,
+        urgency=urgency,
+        actor=agent,
+        caller_name=rng.choice(("王先生", "李女士", "张先生", "刘女士", "陈先生")),
+        caller_phone="1390000" + f"{1000 + index:04d}" if kind != "merge" else "13900001000",
+        address=f"{districts[index % len(districts)].name}{rng.randint(1, 99)}号",
+        division=districts[index % len(districts)],
+        lat=lat,
+        lon=lon,
+        is_confidential=kind == "returned",
+        idempotency_key=f"demo-{index}",
+    )
+    handler = eco if code.startswith("04") else samr
+    shift_order(order, age)
+    if kind in ("received", "answered", "merge"):
+        if kind == "answered":
+            order_answer(
+                order=order,
+                actor=agent,
+                reply="可在政务服务网“一网通办”在线办理，所需材料见办事指南。",
+            )
+        if kind == "merge" and first is not None:
+            order_merge(order=order, into=first, actor=agent)
+        return order
+    suggestion = suggest_dispatch(order)
+    lead = suggestion.lead or Department.objects.get(code="gov")
+    stops_here = kind in ("dispatched", "urgent", "critical") or not code.startswith(("04", "05"))
+    # Co-handlers only where the order stays at dispatch: the demo has no clerk for them.
+    co = suggestion.co_handlers if stops_here else []
+    order_dispatch(order=order, actor=agent, lead=lead, co_handlers=co)
+    if stops_here:
+        return order
+    late = kind == "handling_late"
+    shift_order(order, timedelta(hours=30 if late else 1))
+    if kind == "returned":
+        order_return(
+            order=order,
+            actor=handler,
+            reason_code=ReturnReason.NOT_OUR_DUTY,
+            reason="属商务部门职责",
+        )
+        return order
+    order_sign(order=order, actor=handler)
+    if kind in ("handling", "handling_late"):
+        return order
+    if kind == "extension":
+        request = order_request_extension(
+            order=order,
+            actor=handler,
+            amount=5,
+            unit=DeadlineUnit.WORKDAYS,
+            reason="需联合执法调查",
+        )
+        order_decide_extension(request=request, actor=supervisor, approve=True, note="同意延期")
+        return order
+    shift_order(order, timedelta(days=1))
+    order_reply(order=order, actor=handler, reply="已到现场核查并责令整改，后续将持续跟踪。")
+    if kind == "replied":
+        return order
+    shift_order(order, timedelta(hours=5))
+    if kind == "rework":
+        order_callback(
+            order=order, actor=agent, solved=False, value="dissatisfied", note="问题依旧"
+        )
+        shift_order(order, timedelta(hours=3))
+        order_sign(order=order, actor=handler)
+        shift_order(order, timedelta(days=1))
+        order_reply(order=order, actor=handler, reply="再次执法检查并处罚，已恢复正常。")
+        shift_order(order, timedelta(hours=4))
+    value = "basically" if kind == "full_basically" else "satisfied"
+    order_callback(order=order, actor=agent, solved=True, value=value)
+    if kind in ("archived", "full_satisfied"):
+        order_archive(order=order, actor=agent)
+    return order
+
+
+def seed_demo_orders() -> int:
+    """Create the demo orders once; returns how many (0 if they exist or personas lack)."""
+    if WorkOrder.objects.filter(idempotency_key__startswith="demo-").exists():
+        return 0
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in=["agent", "eco", "samr", "supervisor"])
+    }
+    districts = list(Division.objects.filter(code__in=["149801", "149802", "149803"]))
+    if len(users) < 4 or not districts or not Department.objects.filter(code="hotline-12345"):
+        return 0
+    rng = random.Random(12345)  # noqa: S311 - reproducible demo data
+    created = 0
+    from .knowledge_demo import seed_knowledge  # the knowledge base (open311's part)
+
+    seed_knowledge()
+    try:
+        with transaction.atomic():
+            _catalogue(users["agent"])
+            first: WorkOrder | None = None
+            for round_ in range(2):
+                for index, spec in enumerate(STORIES):
+                    number = round_ * len(STORIES) + index
+                    order = _story(number, spec, users, districts, rng, first)
+                    if first is None:
+                        first = order
+                    created += 1
+    except ValidationError as error:
+        logger.warning("示例工单未创建：%s", "；".join(error.messages))
+        return 0
+    return created

@@ -1,0 +1,159 @@
+"""Forms of the hotline pages; business rules stay in services (forms only parse)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from digitalcity.cases.choices import RatingValue, ReturnReason
+from digitalcity.core.models import Department
+
+from .choices import DeadlineUnit, RequestType, Urgency
+from .conf import center_code
+from .models import Category
+
+__all__ = [
+    "AnswerForm",
+    "CallbackForm",
+    "DispatchForm",
+    "ExtensionForm",
+    "IntakeForm",
+    "ReplyForm",
+    "ReturnForm",
+    "ReviewReturnForm",
+    "add_service_errors",
+]
+
+
+def _category_choices() -> list[tuple[str, str]]:
+    rows = Category.objects.filter(is_active=True).order_by("code").values_list("code", "name")
+    return [("", "——")] + [
+        (code, f"{code} {'　' * (len(code) // 2 - 1)}{name}") for code, name in rows
+    ]
+
+
+class IntakeForm(forms.Form):
+    """The agent's (and the citizen's) order form; the service validates the rules."""
+
+    caller_phone = forms.CharField(label=_("来电号码"), max_length=20, required=False)
+    caller_name = forms.CharField(label=_("诉求人姓名"), max_length=50, required=False)
+    request_type = forms.ChoiceField(label=_("诉求类型"), choices=RequestType.choices)
+    urgency = forms.ChoiceField(
+        label=_("紧急程度"), choices=Urgency.choices, initial=Urgency.NORMAL
+    )
+    category = forms.ChoiceField(label=_("诉求分类"), choices=())
+    description = forms.CharField(label=_("诉求内容"), widget=forms.Textarea(attrs={"rows": 5}))
+    address = forms.CharField(label=_("事发地址"), max_length=200, required=False)
+    division = forms.CharField(label=_("区划代码"), max_length=12, required=False)
+    lat = forms.FloatField(label=_("纬度"), required=False)
+    lon = forms.FloatField(label=_("经度"), required=False)
+    is_confidential = forms.BooleanField(label=_("为诉求人保密"), required=False)
+    anonymous = forms.BooleanField(label=_("匿名"), required=False)
+    call_id = forms.CharField(required=False, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = _category_choices()  # type: ignore[attr-defined]
+
+
+class DispatchForm(forms.Form):
+    lead = forms.ModelChoiceField(label=_("主办部门"), queryset=Department.objects.none())
+    co_handlers = forms.ModelMultipleChoiceField(
+        label=_("协办部门"), queryset=Department.objects.none(), required=False
+    )
+    note = forms.CharField(label=_("派单说明"), max_length=500, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        active = (
+            Department.objects.filter(is_active=True)
+            .exclude(code=center_code())
+            .order_by("division__code", "code")
+        )
+        self.fields["lead"].queryset = active  # type: ignore[attr-defined]
+        self.fields["co_handlers"].queryset = active  # type: ignore[attr-defined]
+
+
+class ReplyForm(forms.Form):
+    reply = forms.CharField(
+        label=_("办理结果（答复诉求人）"), widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class AnswerForm(forms.Form):
+    reply = forms.CharField(label=_("答复内容"), widget=forms.Textarea(attrs={"rows": 4}))
+    knowledge_ref = forms.CharField(label=_("引用知识"), max_length=100, required=False)
+
+
+class ReturnForm(forms.Form):
+    reason_code = forms.ChoiceField(label=_("退单原因"), choices=ReturnReason.choices)
+    reason = forms.CharField(label=_("说明"), max_length=500, required=False)
+
+
+class ReviewReturnForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        label=_("审核结论"),
+        choices=(("1", _("同意退单并改派")), ("0", _("驳回退单"))),
+        coerce=lambda v: v == "1",
+    )
+    department = forms.ModelChoiceField(
+        label=_("改派部门"), queryset=Department.objects.none(), required=False
+    )
+    note = forms.CharField(label=_("审核意见"), max_length=500)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(  # type: ignore[attr-defined]
+            is_active=True
+        ).order_by("division__code", "code")
+
+
+class ExtensionForm(forms.Form):
+    amount = forms.IntegerField(label=_("延长量"), min_value=1)
+    unit = forms.ChoiceField(label=_("单位"), choices=DeadlineUnit.choices)
+    reason = forms.CharField(label=_("延期理由"), max_length=500)
+
+
+class CallbackForm(forms.Form):
+    solved = forms.TypedChoiceField(
+        label=_("问题是否解决"),
+        choices=(("1", _("已解决")), ("0", _("未解决"))),
+        coerce=lambda v: v == "1",
+    )
+    value = forms.ChoiceField(label=_("满意度"), choices=RatingValue.choices)
+    note = forms.CharField(label=_("回访记录"), max_length=1000, required=False)
+
+
+class MergeForm(forms.Form):
+    into = forms.CharField(label=_("并入工单编号"), max_length=32)
+
+
+class UrgeForm(forms.Form):
+    note = forms.CharField(label=_("督办意见"), max_length=500)
+
+
+class DecisionForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        label=_("审核结论"),
+        choices=(("1", _("批准")), ("0", _("不批准"))),
+        coerce=lambda v: v == "1",
+    )
+    note = forms.CharField(label=_("审核意见"), max_length=500, required=False)
+
+
+class CatalogueImportForm(forms.Form):
+    file = forms.FileField(label=_("派单目录 Excel 文件"))
+    note = forms.CharField(label=_("修订说明"), max_length=200, required=False)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Show a service's ValidationError next to the form's fields (or on top)."""
+    if hasattr(error, "error_dict"):
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)

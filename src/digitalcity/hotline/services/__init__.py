@@ -1,0 +1,56 @@
+"""Every write of the hotline (STYLE.md 4): keyword-only functions, one transaction each."""
+
+from .catalogue import (
+    CatalogueRow,
+    Suggestion,
+    catalogue_export,
+    catalogue_import,
+    catalogue_in_force,
+    catalogue_publish,
+    suggest_dispatch,
+)
+from .intake import IntakeThrottled, center_department, deadline_for, order_intake
+from .orders import (
+    order_answer,
+    order_archive,
+    order_callback,
+    order_decide_extension,
+    order_dispatch,
+    order_merge,
+    order_remind,
+    order_reply,
+    order_request_extension,
+    order_return,
+    order_review_return,
+    order_send_rating_link,
+    order_sign,
+    order_urge,
+)
+
+__all__ = [
+    "CatalogueRow",
+    "IntakeThrottled",
+    "Suggestion",
+    "catalogue_export",
+    "catalogue_import",
+    "catalogue_in_force",
+    "catalogue_publish",
+    "center_department",
+    "deadline_for",
+    "order_answer",
+    "order_archive",
+    "order_callback",
+    "order_decide_extension",
+    "order_dispatch",
+    "order_intake",
+    "order_merge",
+    "order_remind",
+    "order_reply",
+    "order_request_extension",
+    "order_return",
+    "order_review_return",
+    "order_send_rating_link",
+    "order_sign",
+    "order_urge",
+    "suggest_dispatch",
+]
