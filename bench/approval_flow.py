@@ -61,7 +61,9 @@ def child(url: str, count: int) -> None:
     w = make_world(make_personas())
 
     def one() -> None:
-        a = application_apply(item=w.item, actor=w.p.citizen, form_data=FORM_DATA, uploads=uploads())
+        a = application_apply(
+            item=w.item, actor=w.p.citizen, form_data=FORM_DATA, uploads=uploads()
+        )
         application_accept(application=a, actor=w.window_a)
         review_opinion(application=a, actor=w.p.clerk_b, outcome="agree", opinion="同意")
         review_opinion(application=a, actor=w.p.clerk_a, outcome="agree", opinion="同意")
@@ -83,7 +85,9 @@ def child(url: str, count: int) -> None:
         size += len(licence_pdf(licence))
     pdf_rate = len(licences) / (time.perf_counter() - start)
 
-    today = datetime.date.today()
+    from django.utils import timezone
+
+    today = timezone.localdate()
     start = time.perf_counter()
     rows = statistics(today - datetime.timedelta(days=1), today + datetime.timedelta(days=2))
     stats_ms = (time.perf_counter() - start) * 1000

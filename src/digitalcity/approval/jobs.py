@@ -6,6 +6,9 @@ law decides by the calendar and the case engine does not.
 2. Art. 50 — deemed renewal: a renewal applied for at least 30 days before the licence
    expired, still undecided on the expiry date, is deemed granted (validity extended).
 
+Both act as the system (`as_system=True`, actor None: "系统" on the timeline); a deemed
+acceptance starts the legal and promised clocks as of receipt (`clock_start_at`).
+
 Idempotent and safe with several workers: each application is handled in its own
 transaction that first re-reads the case under its row lock (the engine's
 `case_transition` locks it) and acts only if the case is still in the state that
@@ -23,11 +26,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from digitalcity.cases import services as cases
 from digitalcity.cases.choices import ClockState
 from digitalcity.cases.models import Case, Clock
 
 from .models import Application
-from .services import RENEWAL_LEAD_DAYS, _accept, _guarded, _issue, _tell_applicant, system_actor
+from .services import RENEWAL_LEAD_DAYS, _guarded, _issue, _tell_applicant, task_departments
 from .workflow import OPEN_STATES, TYPE_CODE
 
 __all__ = ["deemed_acceptances", "deemed_renewals", "run_deadlines"]
@@ -64,14 +68,25 @@ def deemed_acceptances(*, now: DateTime) -> int:
                 case = Case.objects.select_for_update().get(pk=case_id)
                 if case.state != "submitted":
                     continue  # another worker or a clerk got there first
-                application.case = case
-                _accept(
-                    application,
-                    system_actor(),
-                    "deemed_accept",
-                    _(
-                        "受理期限内未告知补正，依《行政许可法》第三十二条，自收到申请材料之日起即为受理"
+                received = (
+                    Clock.objects.filter(case=case, task__isnull=True, code="acceptance")
+                    .values_list("started_at", flat=True)
+                    .first()
+                ) or case.opened_at
+                reason = _(
+                    "受理期限内未告知补正，依《行政许可法》第三十二条，自收到申请材料之日起即为受理"
+                )
+                cases.case_transition(
+                    case=case,
+                    transition="deemed_accept",
+                    actor=None,
+                    as_system=True,
+                    # Art. 32: accepted from receipt (of the complete or corrected materials).
+                    clock_start_at=received,
+                    input=_guarded(
+                        {"opinion": reason, "departments": task_departments(application.item)}
                     ),
+                    reason=reason,
                 )
                 _tell_applicant(
                     application,
@@ -115,12 +130,11 @@ def deemed_renewals(*, now: DateTime) -> int:
                 reason = _(
                     "有效期届满前未作出是否准予延续的决定，依《行政许可法》第五十条视为准予延续"
                 )
-                from digitalcity.cases import services as cases
-
                 cases.case_transition(
                     case=case,
                     transition="deemed_renew",
-                    actor=system_actor(),
+                    actor=None,
+                    as_system=True,
                     input=_guarded({"opinion": reason}),
                     reason=reason,
                 )

@@ -10,8 +10,6 @@ import segno
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from reportlab.graphics import renderPDF
-from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -41,26 +39,25 @@ def verify_url(licence: Licence) -> str:
 
 
 def _qr(pdf: canvas.Canvas, data: str, x: float, y: float, size: float) -> None:
-    """Draw the QR code as vector squares (no image library needed)."""
+    """Draw the QR code as one vector path of dark modules (no image library needed)."""
     qr = segno.make(data, error="m")
-    matrix = list(qr.matrix_iter(scale=1, border=2))
-    cells = len(matrix)
-    cell = size / cells
-    drawing = Drawing(size, size)
+    matrix = [list(row) for row in qr.matrix_iter(scale=1, border=2)]
+    cell = size / len(matrix)
+    path = pdf.beginPath()
     for row_index, row in enumerate(matrix):
-        for col_index, dark in enumerate(row):
-            if dark:
-                drawing.add(
-                    Rect(
-                        col_index * cell,
-                        size - (row_index + 1) * cell,
-                        cell,
-                        cell,
-                        fillColor="black",
-                        strokeColor=None,
-                    )
-                )
-    renderPDF.draw(drawing, pdf, x, y)
+        top = y + size - (row_index + 1) * cell
+        col = 0
+        while col < len(row):
+            if row[col]:
+                # One rectangle per run of dark modules in the row: fewer path operators.
+                start = col
+                while col < len(row) and row[col]:
+                    col += 1
+                path.rect(x + start * cell, top, (col - start) * cell, cell)
+            else:
+                col += 1
+    pdf.setFillColorRGB(0, 0, 0)
+    pdf.drawPath(path, stroke=0, fill=1)
 
 
 def licence_pdf(licence: Licence) -> bytes:

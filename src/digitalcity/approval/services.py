@@ -53,7 +53,7 @@ __all__ = [
     "licence_revoke",
     "reusable_material",
     "review_opinion",
-    "system_actor",
+    "task_departments",
 ]
 
 #: What an applicant may upload as a material (checked by content, core.files).
@@ -65,26 +65,11 @@ RECONSIDERATION_NOTICE = (
     "或者自收到本决定之日起六个月内依法向人民法院提起行政诉讼。"
 )
 _HANDLER_ROLES = (MembershipRole.WINDOW, MembershipRole.CLERK, MembershipRole.HEAD)
-SYSTEM_USERNAME = "approval-system"
 #: Art. 50: a renewal must be applied for this many days before expiry to be deemed.
 RENEWAL_LEAD_DAYS = 30
 
 
 # --- helpers ---------------------------------------------------------------------
-
-
-def system_actor() -> User:
-    """The account the deadline job acts as (Art. 32 deemed acceptance, Art. 50 deemed
-    renewal): kind admin, no usable password, so nobody can log in with it. See
-    docs/approval.md "Known limits": the engine has no system actor yet."""
-    user, created = User.objects.get_or_create(
-        username=SYSTEM_USERNAME,
-        defaults={"kind": AccountKind.ADMIN, "real_name": "审批系统（自动）"},
-    )
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
 
 
 def _guarded(data: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -277,7 +262,10 @@ def _missing_materials(application: Application) -> list[ItemMaterial]:
     ]
 
 
-def _task_departments(item: Item) -> list[int]:
+def task_departments(item: Item) -> list[int]:
+    """Who reviews: the lead and every co-department; 即办件 the lead department alone."""
+    if item.kind == ItemKind.IMMEDIATE:
+        return [item.lead_department_id]
     return [item.lead_department_id, *item.co_departments.values_list("pk", flat=True)]
 
 
@@ -357,13 +345,16 @@ def application_submit(*, application: Application, actor: Any) -> Application:
         from digitalcity.core.models import Department
 
         co = list(item.co_departments.filter(is_active=True))
+        lead = Department.objects.select_related("division").get(pk=item.lead_department_id)
         case = cases.case_open(
             type_code="approval.licence",
             subject=(
                 _("%(item)s（延续）") % {"item": item.name} if application.renews_id else item.name
             ),
             actor=actor,
-            department=Department.objects.get(pk=item.lead_department_id),
+            department=lead,
+            # The handling division (city or county center) is the lead department's.
+            division=lead.division,
             channel=application.channel,
             applicant=application.applicant,
             applicant_name=application.applicant_name,
@@ -454,14 +445,10 @@ def application_accept(*, application: Application, actor: Any, opinion: str = "
 def _accept(application: Application, actor: Any, transition: str, opinion: str) -> None:
     case = _move(application, transition, actor, {"opinion": opinion}, opinion)
     item = application.item
-    # 即办件: the lead department alone reviews and decides on the spot.
-    departments = (
-        [item.lead_department_id] if item.kind == ItemKind.IMMEDIATE else _task_departments(item)
-    )
     cases.task_create(
         case=case,
         spec="review",
-        departments=departments,
+        departments=task_departments(item),
         actor=actor,
         limit=min(item.review_days, item.promised_days),
     )

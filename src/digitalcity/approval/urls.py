@@ -14,6 +14,7 @@ urlpatterns = [
     path("my/", views.my_applications, name="my_applications"),
     path("my/<int:pk>/", views.my_application, name="my_application"),
     path("my/<int:pk>/correct/", views.correct, name="correct"),
+    path("my/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("licences/<int:pk>/pdf/", views.licence_download, name="licence_pdf"),
     path("verify/<str:number>/", views.verify, name="verify"),
     path("files/<int:pk>/", views.material_file, name="material_file"),

@@ -298,6 +298,9 @@ def _render_mine(
             "promised": clocks[0] if clocks else None,
             "licence": licence,
             "errors": errors or [],
+            "can_withdraw": application.case is not None
+            and application.case.state in ("submitted", "pre_correction", "correction")
+            and application.applicant_id == request.user.pk,
             "correcting": application.case is not None
             and application.case.state in ("pre_correction", "correction"),
         },
@@ -350,6 +353,19 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         return _render_mine(request, application, status=400, errors=error.messages)
     messages.success(request, _("补正材料已提交"))
+    return redirect("approval:my_application", pk=application.pk)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    user = _user(request)
+    application = _own(user, pk)
+    try:
+        services.application_withdraw(application=application, actor=user)
+    except ValidationError as error:
+        return _render_mine(request, application, status=400, errors=error.messages)
+    messages.success(request, _("申请已撤回"))
     return redirect("approval:my_application", pk=application.pk)
 
 
@@ -641,6 +657,8 @@ def _period(request: HttpRequest) -> tuple[datetime.date, datetime.date, str, Pe
         by = form.cleaned_data["by"] or by
     if end <= start:
         end = start + datetime.timedelta(days=1)
+    if not form.is_bound:
+        form = PeriodForm(initial={"start": start, "end": end, "by": by})
     return start, end, by, form
 
 

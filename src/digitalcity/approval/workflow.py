@@ -105,17 +105,19 @@ def build_type() -> CaseType:
                 stops=("acceptance",),
             ),
             # Art. 32: after 5 days without a correction notice, accepted from receipt.
+            # Fired by the job approval.deadlines as the system (never by a person); the
+            # review tasks come with it (input "departments": the lead and co-departments).
             _t(
                 "deemed_accept",
                 _l("视为受理"),
                 ("submitted",),
                 "reviewing",
-                roles=_STAFF,
-                lead_only=True,
+                system=True,
                 checks=(ACCEPT_POINT,),
                 public=True,
                 starts=("legal", "promised"),
                 stops=("acceptance",),
+                creates=("review",),
             ),
             _t(
                 "ask_correction_pre",
@@ -233,8 +235,7 @@ def build_type() -> CaseType:
                 _l("视为准予延续"),
                 OPEN_STATES,
                 "delivered",
-                roles=_STAFF,
-                lead_only=True,
+                system=True,
                 public=True,
             ),
             _t(

@@ -12,6 +12,7 @@ from .models import (
     Category,
     DeadlineRule,
     ExtensionRequest,
+    Reminder,
     SmsMessage,
     WorkOrder,
 )
@@ -81,6 +82,12 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
 class CallbackAdmin(admin.ModelAdmin):
     list_display = ("order", "round", "solved", "value", "department", "at")
     list_filter = ("solved", "value")
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ("order", "by", "notified", "at")
+    raw_id_fields = ("order",)
 
 
 @admin.register(Call)

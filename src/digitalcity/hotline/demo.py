@@ -1,41 +1,35 @@
 """Demo work orders for 示范市: a few dozen over the last four weeks, in every state.
 
 Everything goes through the hotline's services as the demo personas (web.demo). The
-services take no explicit "now", so to spread orders over recent weeks each order's
-whole timeline (case, events, tasks, clocks, ratings, the order's own rows) is moved
-back in time between its steps, all of it by the same amount: what happened stays
-consistent, and a sign-in done "later" after a shift is really late against its clock.
+services take no explicit "now", so each step of an order's story runs with the clock
+set to its moment (time-machine, `tick=False`): orders are taken within office hours on
+working days, and the engine computes every deadline, signing limit, lateness and
+call-back day from those moments by its own rules — nothing is moved afterwards. A
+step never lies in the future; the stories that go furthest start at least five working
+days back.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from datetime import timedelta
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.utils import timezone
 
 from digitalcity.cases.choices import CaseChannel, ReturnReason
-from digitalcity.cases.models import (
-    Case,
-    Clock,
-    ClockExtension,
-    Event,
-    Rating,
-    RatingLink,
-    Signal,
-    Task,
-    UrgeOrder,
-)
+from digitalcity.core import calendar
 from digitalcity.core.models import Department, Division
 from digitalcity.identity.models import User
 
-from .choices import DeadlineUnit, RequestType, Urgency
+from .choices import RequestType, Urgency
 from .conf import city_bounds
-from .models import Call, Callback, Category, ExtensionRequest, SmsMessage, WorkOrder
+from .models import Category, WorkOrder
 from .services import (
     CatalogueRow,
     catalogue_in_force,
@@ -54,7 +48,7 @@ from .services import (
     suggest_dispatch,
 )
 
-__all__ = ["seed_demo_orders", "shift_order"]
+__all__ = ["seed_demo_orders"]
 
 logger = logging.getLogger("digitalcity.hotline")
 
@@ -108,38 +102,55 @@ def _points(rng: random.Random) -> tuple[float, float]:
     )
 
 
-def shift_order(order: WorkOrder, delta: timedelta) -> None:
-    """Move every moment of `order` and its case back by `delta` (see the module doc)."""
-    case_id = order.case_id
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
 
-    def back(model: Any, filters: dict[str, Any], *names: str) -> None:
-        model.objects.filter(**filters).update(**{n: F(n) - delta for n in names})
 
-    back(Case, {"pk": case_id}, "opened_at", "closed_at")
-    back(Event, {"case_id": case_id}, "at")
-    back(Task, {"case_id": case_id}, "created_at", "completed_at", "locked_at")
-    back(
-        Clock,
-        {"case_id": case_id},
-        "started_at",
-        "paused_at",
-        "stopped_at",
-        "segment_started_at",
-        "due_at",
-        "prompt_at",
-        "red_at",
-        "next_signal_at",
-    )
-    back(ClockExtension, {"clock__case_id": case_id}, "at")
-    back(Signal, {"case_id": case_id}, "at", "due_at")
-    back(UrgeOrder, {"case_id": case_id}, "issued_at", "due_at", "answered_at")
-    back(Rating, {"case_id": case_id}, "at")
-    back(RatingLink, {"case_id": case_id}, "created_at", "expires_at")
-    back(WorkOrder, {"pk": order.pk}, "created_at", "updated_at", "replied_at", "callback_due_at")
-    back(ExtensionRequest, {"order_id": order.pk}, "created_at", "updated_at", "decided_at")
-    back(Callback, {"order_id": order.pk}, "at")
-    back(Call, {"order_id": order.pk}, "started_at", "ended_at")
-    back(SmsMessage, {"order_id": order.pk}, "received_at")
+def _workday_back(n: int) -> date:
+    """The working day `n` working days before today (n ≥ 1)."""
+    day, left = timezone.localdate(), n
+    while left:
+        day -= timedelta(days=1)
+        if calendar.is_workday(day):
+            left -= 1
+    return day
+
+
+def _taken_at(rng: random.Random, back: int) -> datetime:
+    """A moment within office hours of the working day `back` working days ago; `back=0`:
+    earlier today if today's office hours have begun, else the last working day's
+    afternoon."""
+    if back == 0:
+        today = timezone.localdate()
+        opened = calendar.add_workhours(_day_start(today), 0)
+        elapsed = (
+            calendar.workhours_between(opened, timezone.now())
+            if calendar.is_workday(today)
+            else 0.0
+        )
+        if elapsed >= 0.75:
+            return calendar.add_workhours(opened, round(rng.uniform(0.1, elapsed - 0.5), 2))
+        return calendar.add_workhours(_day_start(_workday_back(1)), round(rng.uniform(4, 6.5), 2))
+    return calendar.add_workhours(_day_start(_workday_back(back)), round(rng.uniform(0.2, 6), 2))
+
+
+class _Story:
+    """The moments of one order's story: each step some working hours after the last,
+    never later than now."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def after(self, workhours: float) -> datetime:
+        moment = calendar.add_workhours(self.moment, workhours)
+        self.moment = min(moment, timezone.now() - timedelta(minutes=1))
+        return self.moment
+
+    @contextmanager
+    def step(self, workhours: float = 0) -> Iterator[None]:
+        moment = self.after(workhours) if workhours else self.moment
+        with time_machine.travel(moment, tick=False):
+            yield
 
 
 def _catalogue(actor: User) -> None:
@@ -157,7 +168,17 @@ def _catalogue(actor: User) -> None:
         if code in categories and lead in departments
     ]
     if rows:
-        catalogue_publish(rows=rows, actor=actor, note="示范市首版派单目录")
+        # In force before the oldest demo order is taken (about four weeks back).
+        catalogue_publish(
+            rows=rows,
+            actor=actor,
+            valid_from=_day_start(_workday_back(25)),
+            note="示范市首版派单目录",
+        )
+
+
+#: Stories that stop at intake or dispatch: taken today (or on the last working day).
+RECENT = frozenset({"received", "urgent", "critical", "merge"})
 
 
 def _story(
@@ -174,86 +195,91 @@ def _story(
     lat, lon = _points(rng)
     channel = (CaseChannel.PHONE, CaseChannel.SMS, CaseChannel.ONLINE)[index % 3]
     urgency = {"urgent": Urgency.URGENT, "critical": Urgency.CRITICAL}.get(kind, Urgency.NORMAL)
-    age = timedelta(days=2 + (index * 37) % 26, hours=rng.randint(0, 8))
-    if kind in ("received", "urgent", "critical", "merge"):
-        age = timedelta(hours=rng.randint(1, 20))
-    order = order_intake(
-        channel=channel if channel != CaseChannel.ONLINE else CaseChannel.PHONE,
-        request_type=request_type,
-        category=code,
-        description=text,
-        urgency=urgency,
-        actor=agent,
-        caller_name=rng.choice(("王先生", "李女士", "张先生", "刘女士", "陈先生")),
-        caller_phone="1390000" + f"{1000 + index:04d}" if kind != "merge" else "13900001000",
-        address=f"{districts[index % len(districts)].name}{rng.randint(1, 99)}号",
-        division=districts[index % len(districts)],
-        lat=lat,
-        lon=lon,
-        is_confidential=kind == "returned",
-        idempotency_key=f"demo-{index}",
-    )
+    # 5 … 19 working days back (about four weeks); the recent ones today.
+    story = _Story(_taken_at(rng, 0 if kind in RECENT else 5 + (index * 37) % 15))
+    with story.step():
+        order = order_intake(
+            channel=channel if channel != CaseChannel.ONLINE else CaseChannel.PHONE,
+            request_type=request_type,
+            category=code,
+            description=text,
+            urgency=urgency,
+            actor=agent,
+            caller_name=rng.choice(("王先生", "李女士", "张先生", "刘女士", "陈先生")),
+            caller_phone="1390000" + f"{1000 + index:04d}" if kind != "merge" else "13900001000",
+            address=f"{districts[index % len(districts)].name}{rng.randint(1, 99)}号",
+            division=districts[index % len(districts)],
+            lat=lat,
+            lon=lon,
+            is_confidential=kind == "returned",
+            idempotency_key=f"demo-{index}",
+        )
     handler = eco if code.startswith("04") else samr
-    shift_order(order, age)
     if kind in ("received", "answered", "merge"):
-        if kind == "answered":
-            order_answer(
-                order=order,
-                actor=agent,
-                reply="可在政务服务网“一网通办”在线办理，所需材料见办事指南。",
-            )
-        if kind == "merge" and first is not None:
-            order_merge(order=order, into=first, actor=agent)
+        with story.step(0.1):
+            if kind == "answered":
+                order_answer(
+                    order=order,
+                    actor=agent,
+                    reply="可在政务服务网“一网通办”在线办理，所需材料见办事指南。",
+                )
+            if kind == "merge" and first is not None:
+                order_merge(order=order, into=first, actor=agent)
         return order
-    suggestion = suggest_dispatch(order)
-    lead = suggestion.lead or Department.objects.get(code="gov")
-    stops_here = kind in ("dispatched", "urgent", "critical") or not code.startswith(("04", "05"))
-    # Co-handlers only where the order stays at dispatch: the demo has no clerk for them.
-    co = suggestion.co_handlers if stops_here else []
-    order_dispatch(order=order, actor=agent, lead=lead, co_handlers=co)
+    with story.step(round(rng.uniform(0.1, 0.5), 2)):
+        suggestion = suggest_dispatch(order)
+        lead = suggestion.lead or Department.objects.get(code="gov")
+        stops_here = kind in ("dispatched", "urgent", "critical") or not code.startswith(
+            ("04", "05")
+        )
+        # Co-handlers only where the order stays at dispatch: the demo has no clerk for them.
+        co = suggestion.co_handlers if stops_here else []
+        order_dispatch(order=order, actor=agent, lead=lead, co_handlers=co)
     if stops_here:
         return order
-    late = kind == "handling_late"
-    shift_order(order, timedelta(hours=30 if late else 1))
-    if kind == "returned":
-        order_return(
-            order=order,
-            actor=handler,
-            reason_code=ReturnReason.NOT_OUR_DUTY,
-            reason="属商务部门职责",
-        )
-        return order
-    order_sign(order=order, actor=handler)
+    # Signed within the hour, or a day and a half late (the signing limit is 2 working hours).
+    with story.step(12 if kind == "handling_late" else round(rng.uniform(0.3, 1.5), 2)):
+        if kind == "returned":
+            order_return(
+                order=order,
+                actor=handler,
+                reason_code=ReturnReason.NOT_OUR_DUTY,
+                reason="属商务部门职责",
+            )
+            return order
+        order_sign(order=order, actor=handler)
     if kind in ("handling", "handling_late"):
         return order
     if kind == "extension":
-        request = order_request_extension(
-            order=order,
-            actor=handler,
-            amount=5,
-            unit=DeadlineUnit.WORKDAYS,
-            reason="需联合执法调查",
-        )
-        order_decide_extension(request=request, actor=supervisor, approve=True, note="同意延期")
+        with story.step(3):
+            request = order_request_extension(
+                order=order, actor=handler, amount=5, reason="需联合执法调查"
+            )
+        with story.step(1):
+            order_decide_extension(request=request, actor=supervisor, approve=True, note="同意延期")
         return order
-    shift_order(order, timedelta(days=1))
-    order_reply(order=order, actor=handler, reply="已到现场核查并责令整改，后续将持续跟踪。")
+    with story.step(7.5):
+        order_reply(order=order, actor=handler, reply="已到现场核查并责令整改，后续将持续跟踪。")
     if kind == "replied":
         return order
-    shift_order(order, timedelta(hours=5))
+    with story.step(5):
+        if kind != "rework":
+            value = "basically" if kind == "full_basically" else "satisfied"
+            order_callback(order=order, actor=agent, solved=True, value=value)
+        else:
+            order_callback(
+                order=order, actor=agent, solved=False, value="dissatisfied", note="问题依旧"
+            )
     if kind == "rework":
-        order_callback(
-            order=order, actor=agent, solved=False, value="dissatisfied", note="问题依旧"
-        )
-        shift_order(order, timedelta(hours=3))
-        order_sign(order=order, actor=handler)
-        shift_order(order, timedelta(days=1))
-        order_reply(order=order, actor=handler, reply="再次执法检查并处罚，已恢复正常。")
-        shift_order(order, timedelta(hours=4))
-    value = "basically" if kind == "full_basically" else "satisfied"
-    order_callback(order=order, actor=agent, solved=True, value=value)
+        with story.step(3):
+            order_sign(order=order, actor=handler)
+        with story.step(7.5):
+            order_reply(order=order, actor=handler, reply="再次执法检查并处罚，已恢复正常。")
+        with story.step(4):
+            order_callback(order=order, actor=agent, solved=True, value="satisfied")
     if kind in ("archived", "full_satisfied"):
-        order_archive(order=order, actor=agent)
+        with story.step(0.5):
+            order_archive(order=order, actor=agent)
     return order
 
 

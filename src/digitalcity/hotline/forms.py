@@ -113,9 +113,14 @@ class ReviewReturnForm(forms.Form):
 
 
 class ExtensionForm(forms.Form):
+    """An extension counts in the unit of the order's rule (`unit`, a DeadlineUnit)."""
+
     amount = forms.IntegerField(label=_("延长量"), min_value=1)
-    unit = forms.ChoiceField(label=_("单位"), choices=DeadlineUnit.choices)
     reason = forms.CharField(label=_("延期理由"), max_length=500)
+
+    def __init__(self, *args: Any, unit: str = DeadlineUnit.WORKDAYS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["amount"].label = _("延长量（%(u)s）") % {"u": DeadlineUnit(unit).label}
 
 
 class CallbackForm(forms.Form):

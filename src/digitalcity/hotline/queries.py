@@ -20,7 +20,7 @@ from digitalcity.identity.permissions import is_supervisor
 
 from .choices import ExtensionState, OrderState
 from .conf import center_code
-from .models import ExtensionRequest, WorkOrder
+from .models import ExtensionRequest, Reminder, WorkOrder
 
 __all__ = [
     "caller_history",
@@ -30,6 +30,7 @@ __all__ = [
     "is_center_staff",
     "merge_candidates",
     "orders_for_user",
+    "reminders_of",
 ]
 
 MERGE_WINDOW_DAYS = 7
@@ -242,4 +243,14 @@ def department_orders(user: Any) -> QuerySet[WorkOrder]:
             )
         )
         .order_by("created_at")
+    )
+
+
+def reminders_of(order: WorkOrder) -> QuerySet[Reminder]:
+    """The order's 催办 rows with who and which departments (two queries)."""
+    return (
+        Reminder.objects.filter(order=order)
+        .select_related("by")
+        .prefetch_related("departments")
+        .order_by("at", "id")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from digitalcity.cases.choices import ClockState
@@ -50,7 +51,9 @@ def order_status(order: WorkOrder) -> OrderStatus:
     if department and state in (OrderState.DISPATCHED, OrderState.HANDLING):
         parts.append(_("承办：%(d)s") % {"d": department})
     if expected is not None:
-        parts.append(_("办理期限：%(t)s") % {"t": f"{expected.astimezone():%Y-%m-%d %H:%M}"})
+        parts.append(_("办理期限：%(t)s") % {"t": f"{timezone.localtime(expected):%Y-%m-%d %H:%M}"})
+    elif clock is not None and clock.state == ClockState.PAUSED:
+        parts.append(_("办理时限暂停计时"))
     if state in (OrderState.REPLIED, OrderState.ANSWERED, OrderState.ARCHIVED) and order.reply:
         parts.append(_("答复：%(r)s") % {"r": order.reply[:200]})
     if state == OrderState.MERGED and order.merged_into is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -89,6 +90,37 @@ def _labelled(events: Any) -> list[Event]:
         event.label = label
         out.append(event)
     return out
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """A row of the order's timeline that is not an engine event (催办)."""
+
+    at: datetime
+    label: str
+    actor_label: str
+    reason: str
+    kind: str = "remind"
+
+
+def _with_reminders(order: WorkOrder, events: list[Event]) -> list[Any]:
+    """The engine's events and the order's 催办 rows, in time order."""
+    entries: list[Any] = list(events)
+    for reminder in queries.reminders_of(order):
+        names = "、".join(d.name for d in reminder.departments.all())
+        reason = _("被催办：%(d)s；通知 %(n)d 人") % {"d": names or "—", "n": reminder.notified}
+        if reminder.note:
+            reason = f"{reminder.note}（{reason}）"
+        by = reminder.by
+        entries.append(
+            TimelineEntry(
+                at=reminder.at,
+                label=_("催办"),
+                actor_label=by.real_name or by.get_username(),
+                reason=reason,
+            )
+        )
+    return sorted(entries, key=lambda e: e.at)
 
 
 def _classifier(text: str) -> tuple[list[dict[str, Any]], str]:
@@ -334,10 +366,13 @@ def _order_context(request: HttpRequest, order: WorkOrder, **forms: Any) -> dict
     initial_dispatch: dict[str, Any] = {}
     if suggestion is not None and suggestion.lead is not None:
         initial_dispatch = {"lead": suggestion.lead, "co_handlers": suggestion.co_handlers}
-    events = _labelled(
-        Event.objects.filter(case_id=order.case_id)
-        .exclude(kind__in=(EventKind.CLOCK_STARTED, EventKind.CLOCK_STOPPED))
-        .order_by("at", "id")
+    events = _with_reminders(
+        order,
+        _labelled(
+            Event.objects.filter(case_id=order.case_id)
+            .exclude(kind__in=(EventKind.CLOCK_STARTED, EventKind.CLOCK_STOPPED))
+            .order_by("at", "id")
+        ),
     )
     rated = Rating.objects.filter(case_id=order.case_id, round=order.case.round).exists()
     context = {
@@ -362,7 +397,8 @@ def _order_context(request: HttpRequest, order: WorkOrder, **forms: Any) -> dict
         "answer_form": forms.get("answer") or AnswerForm(),
         "return_form": forms.get("return") or ReturnForm(),
         "review_form": forms.get("review_return") or ReviewReturnForm(),
-        "extension_form": forms.get("request_extension") or ExtensionForm(),
+        "extension_form": forms.get("request_extension")
+        or ExtensionForm(unit=order.deadline_unit),
         "callback_form": forms.get("callback") or CallbackForm(),
         "merge_form": forms.get("merge") or MergeForm(),
         "urge_form": forms.get("urge") or UrgeForm(),
@@ -411,8 +447,10 @@ def _action(request: HttpRequest, name: str, order: WorkOrder, user: User) -> An
         "urge": UrgeForm,
     }
     if name == "remind":
-        count = services.order_remind(order=order, actor=user, note=request.POST.get("note", ""))
-        return _("已催办，通知 %(n)d 人") % {"n": count}
+        reminder = services.order_remind(
+            order=order, actor=user, note=request.POST.get("note", "")
+        )
+        return _("已催办，通知 %(n)d 人") % {"n": reminder.notified}
     if name in ("rating_link", "archive"):
         if name == "rating_link":
             services.order_send_rating_link(order=order, actor=user)
@@ -421,7 +459,10 @@ def _action(request: HttpRequest, name: str, order: WorkOrder, user: User) -> An
         return _("已归档")
     if name not in form_classes:
         raise Http404("未知操作")
-    form = form_classes[name](request.POST)
+    if name == "request_extension":
+        form = ExtensionForm(request.POST, unit=order.deadline_unit)
+    else:
+        form = form_classes[name](request.POST)
     if not form.is_valid():
         return form
     data = form.cleaned_data
@@ -449,7 +490,7 @@ def _action(request: HttpRequest, name: str, order: WorkOrder, user: User) -> An
         return _("退单已审核")
     if name == "request_extension":
         services.order_request_extension(
-            order=order, actor=user, amount=data["amount"], unit=data["unit"], reason=data["reason"]
+            order=order, actor=user, amount=data["amount"], reason=data["reason"]
         )
         return _("延期申请已提交")
     if name == "callback":

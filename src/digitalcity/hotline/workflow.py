@@ -9,7 +9,8 @@ reassigns); the handling departments get one SIGN task (with a working-hours clo
 and one HANDLE task each at dispatch (the SIGN tasks by services.order_dispatch, with the
 rule's signing limit). Signing joins the SIGN group (→ handling); the
 handle tasks' ALL-join is the reply (→ replied, a final state, so the call-back can
-rate it). The order's deadline is the case clock `deadline`, started at intake.
+rate it). The order's deadline is the case clock `deadline`, started at intake in the unit
+of its rule, paused while a 退单 awaits the center's review, restarted in full on rework.
 """
 
 from __future__ import annotations
@@ -34,16 +35,18 @@ ORDER_TYPE_CODE = "hotline.order"
 #: Center staff who take the center's transitions (agents are `window`, dispatchers `clerk`).
 CENTER_ROLES = ("window", "clerk", "head")
 
-#: The order's clock counts natural hours: a working-day limit is converted at intake to
-#: the hours up to the end of its last working day (services/intake.py), because the
-#: engine fixes a clock's unit in the declaration and a rule's unit is data.
+#: The order's clock counts in the unit its deadline rule is stated in: intake passes the
+#: rule's amount and unit to `case_open(clock_limits=…, clock_units=…)` — natural hours for
+#: 特急/紧急 (2 h, 24 h), working days otherwise (7, 15). The declared unit and limit are the
+#: general rule's. `prompt_before` and `red_after` are read in the chosen unit: a prompt one
+#: hour (or working day) before the due moment, the red card one after it (ADR 0015).
 DEADLINE = ClockSpec(
     "deadline",
     _("办理时限"),
-    unit=ClockUnit.CALENDAR_HOURS,
-    limit=168,
-    prompt_before=2,
-    red_after=24,
+    unit=ClockUnit.WORKDAYS,
+    limit=7,
+    prompt_before=1,
+    red_after=1,
 )
 SIGN_CLOCK = ClockSpec(
     "sign", _("签收时限"), unit=ClockUnit.WORKHOURS, limit=2, prompt_before=0, extendable=False
@@ -57,7 +60,8 @@ ORDER_TYPE = CaseType(
         State(S.RECEIVED, S.RECEIVED.label, initial=True),
         State(S.DISPATCHED, S.DISPATCHED.label),
         State(S.HANDLING, S.HANDLING.label),
-        State(S.RETURNED, S.RETURNED.label),
+        # While the center reviews a 退单 no department holds the order: its clock pauses.
+        State(S.RETURNED, S.RETURNED.label, pauses=("deadline",)),
         State(S.REPLIED, S.REPLIED.label, final=True),
         State(S.REWORK, S.REWORK.label),
         State(S.ANSWERED, S.ANSWERED.label, final=True),

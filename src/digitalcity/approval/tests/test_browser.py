@@ -23,6 +23,7 @@ from digitalcity.web.tests.test_browser import CHROMIUM, browser  # noqa: F401 -
 from ..models import Application, Licence
 from .conftest import at
 from .factories import World, pdf_bytes
+from .test_supervision import quarter  # noqa: F401 - the fixture
 
 SHOTS = Path("/tmp")  # noqa: S108 - a fixed place to look at the screenshots
 
@@ -144,3 +145,23 @@ def test_a_citizen_gets_a_two_department_licence_and_verifies_it(
     public.screenshot(path=str(SHOTS / "approval-verify.png"), full_page=True)
     application.case.refresh_from_db()
     assert application.case.state == "delivered"  # the download delivered it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_supervision_page_draws_its_chart_from_local_files(
+    live_server: Any,
+    browser: Browser,  # noqa: F811 - the fixture imported above
+    quarter: World,  # noqa: F811 - the fixture imported above
+) -> None:
+    base = live_server.url
+    with time_machine.travel(at(2026, 11, 2, 9), tick=True):
+        page = _as(browser, base, quarter.p.supervisor, "/approval/supervision/")
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.reload()
+        expect(page.locator("#stats-chart canvas")).to_have_count(1)
+        grades = page.locator("section", has=page.get_by_role("heading", name="部门评分"))
+        expect(grades).to_contain_text("良好")
+        expect(grades).to_contain_text("得分 = 100 − 2×预警数")
+        page.screenshot(path=str(SHOTS / "approval-supervision.png"), full_page=True)
+    assert all(url.startswith(base) for url in requests), requests

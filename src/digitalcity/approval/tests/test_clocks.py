@@ -124,6 +124,12 @@ def test_art_32_no_correction_notice_in_five_days_means_accepted(world: World) -
     assert "第三十二条" in event.reason
     assert event.public
     assert case_of(application).tasks.count() == 2
+    assert event.actor_id is None
+    assert event.actor_label == "系统"
+    # Accepted from receipt (Fri 09-18 10:00), not from the job's run: 45 working days
+    # after 09-18: Sunday 09-20 (1), 09-24 (5), 09-30 (8), 10-09 (10), Saturday 10-10 (11),
+    # 10-16 (16), 10-23 (21), … 11-20 (41), 11-23..26 (45).
+    assert _day(_clock(application, "legal")) == "2026-11-26 23:59:59"
     # Idempotent: a second run (or a second worker) changes nothing.
     with time_machine.travel(at(2026, 9, 25, 2), tick=False):
         assert run_deadlines() == 0

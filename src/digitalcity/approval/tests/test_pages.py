@@ -281,3 +281,32 @@ def test_window_staff_apply_on_behalf_from_the_page(world: World, client: Client
     assert response.status_code == 400
     assert "申请人类型不符" in response.content.decode()
     assert Application.objects.count() == 1
+
+
+def test_the_applicant_withdraws_before_acceptance(world: World, client: Client) -> None:
+    application = _single(world)
+    client.force_login(world.p.legal_person)
+    page = client.get(f"/approval/my/{application.pk}/").content.decode()
+    assert "撤回申请" in page
+    response = client.post(f"/approval/my/{application.pk}/withdraw/")
+    assert response.status_code == 302
+    case = case_of(application)
+    case.refresh_from_db()
+    assert case.state == "withdrawn"
+    # Department B's clerk cannot withdraw (or see) it.
+    client.force_login(world.p.clerk_b)
+    assert client.post(f"/approval/my/{application.pk}/withdraw/").status_code == 404
+
+
+def test_materials_download_only_within_the_applications_scope(
+    world: World, client: Client
+) -> None:
+    application = _single(world)
+    stored = application.materials.get(material__code="id_card").file
+    assert stored is not None
+    client.force_login(world.p.clerk_a)
+    assert client.get(f"/approval/files/{stored.pk}/").status_code == 200
+    client.force_login(world.p.clerk_b)
+    assert client.get(f"/approval/files/{stored.pk}/").status_code == 404
+    client.force_login(world.p.citizen)
+    assert client.get(f"/approval/files/{stored.pk}/").status_code == 404

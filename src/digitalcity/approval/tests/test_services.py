@@ -293,3 +293,28 @@ def test_the_parallel_tasks_have_their_own_stage_clocks(world: World) -> None:
     # 5 working days from Mon 09-14: 15, 16, 17, 18, 20 (Sunday 09-20 is a make-up workday).
     assert {timezone.localdate(c.due_at).isoformat() for c in stage if c.due_at} == {"2026-09-20"}
     assert ApplicationMaterial.objects.filter(application=application).count() == 3
+
+
+def test_the_accept_hook_point_lets_another_service_refuse_with_its_message(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from digitalcity.cases import hooks
+
+    from ..workflow import ACCEPT_POINT, TYPE_CODE
+
+    def blacklisted(**_kwargs: object) -> ValidationError:
+        return ValidationError("申请人在严重失信主体名单内，不予受理")
+
+    # As the credit service will: hooks.register_check("approval.licence", "accept", …).
+    monkeypatch.setitem(hooks._checks, (TYPE_CODE, ACCEPT_POINT), [blacklisted])
+    application = _apply(world)
+    with pytest.raises(ValidationError) as info:
+        application_accept(application=application, actor=world.window_a)
+    assert "严重失信" in str(info.value)
+    assert Case.objects.get(pk=case_of(application).pk).state == "submitted"
+    assert not Task.objects.filter(case=case_of(application)).exists()
+
+
+def test_the_case_carries_the_lead_departments_division(world: World) -> None:
+    application = _apply(world)
+    assert case_of(application).division_id == world.p.department_a.division_id

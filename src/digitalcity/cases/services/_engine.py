@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -250,8 +251,13 @@ def _clear_moments(clock: Clock) -> None:
     clock.due_at = clock.prompt_at = clock.red_at = clock.next_signal_at = None
 
 
-def clock_start(run: Run, clock: Clock) -> None:
-    """Start (or restart after a stop: a new run with the full limit) a clock."""
+def clock_start(run: Run, clock: Clock, *, at: datetime | None = None) -> None:
+    """Start (or restart after a stop: a new run with the full limit) a clock.
+
+    `at` starts it as of an earlier moment (a time limit the law counts from receipt):
+    its moments are computed from there, and a prompt or card already due is raised by
+    the next sweep.
+    """
     if clock.state in (ClockState.RUNNING, ClockState.PAUSED):
         return
     if clock.state == ClockState.STOPPED:
@@ -260,17 +266,21 @@ def clock_start(run: Run, clock: Clock) -> None:
         clock.extended = 0
         clock.stopped_at = None
         clock.estimated = False
+    start = run.now if at is None else at
     clock.signal_stage = SignalStage.NONE
-    clock.started_at = run.now
-    run.event(EventKind.CLOCK_STARTED, task_id=clock.task_id, data={"clock": clock.code})
+    clock.started_at = start
+    data: dict[str, Any] = {"clock": clock.code}
+    if at is not None:
+        data["started_at"] = at.isoformat()
+    run.event(EventKind.CLOCK_STARTED, task_id=clock.task_id, data=data)
     if paused_in(run.type, run.case.state, clock.code):
         clock.state = ClockState.PAUSED
-        clock.paused_at = run.now
+        clock.paused_at = start
         clock.segment_started_at = None
         _clear_moments(clock)
     else:
         clock.state = ClockState.RUNNING
-        clock.segment_started_at = run.now
+        clock.segment_started_at = start
         _recompute(run, clock)
     run.touch(clock)
 

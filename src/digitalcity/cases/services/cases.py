@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -117,7 +118,6 @@ def case_open(
     with unit_of_work():
         now = timezone.now()
         case = Case(
-            number=next_number(ct.prefix, year=timezone.localdate(now).year),
             opened_at=now,
             type_code=ct.code,
             subject=subject,
@@ -131,20 +131,17 @@ def case_open(
             priority=priority,
             is_confidential=is_confidential,
         )
-        CASES.insert([case])
         run = Run(case, actor, lock=False)
         run._clocks = []
         co = [d for d in dict.fromkeys(_department_ids(co_departments)) if d != department.pk]
         if co and Department.objects.filter(pk__in=co, is_active=True).count() != len(co):
             raise ValidationError({"co_departments": _("协办部门不存在或已停用")})
-        CASE_DEPARTMENTS.insert(
-            [
-                CaseDepartment(
-                    case=case, department=department, role=CaseDepartmentRole.LEAD, added_at=run.now
-                ),
-                *(CaseDepartment(case=case, department_id=d, added_at=run.now) for d in co),
-            ]
-        )
+        involved = [
+            CaseDepartment(
+                case=case, department=department, role=CaseDepartmentRole.LEAD, added_at=run.now
+            ),
+            *(CaseDepartment(case=case, department_id=d, added_at=run.now) for d in co),
+        ]
         run._involved = {department.pk, *co}
         run.event(
             EventKind.CREATED,
@@ -158,6 +155,13 @@ def case_open(
             )
             if spec.code in ct.starts_on_open:
                 clock_start(run, clock)
+        # Numbered last: the counter row stays locked until COMMIT (that keeps numbers
+        # gap-free), so other openings with this prefix wait only for the inserts below and
+        # the commit, not for the checks, calendar reads and clock arithmetic above. The
+        # rows built above take the case's key when they are inserted.
+        case.number = next_number(ct.prefix, year=timezone.localdate(now).year)
+        CASES.insert([case])
+        CASE_DEPARTMENTS.insert(involved)
         run.finish()
     return case
 
@@ -171,7 +175,14 @@ def _missing_input(transition: Transition, data: Mapping[str, Any]) -> dict[str,
     return missing
 
 
-def fire_transition(run: Run, transition: Transition, data: Mapping[str, Any], reason: str) -> None:
+def fire_transition(
+    run: Run,
+    transition: Transition,
+    data: Mapping[str, Any],
+    reason: str,
+    *,
+    clock_start_at: datetime | None = None,
+) -> None:
     """Move `run.case` along `transition` (no permission check: callers do it).
 
     Steps: 1. the case must be in a source state; 2. required input; 3. hook checks;
@@ -215,7 +226,7 @@ def fire_transition(run: Run, transition: Transition, data: Mapping[str, Any], r
     for code in transition.stops:
         clock_stop(run, case_clocks[code])
     for code in transition.starts:
-        clock_start(run, case_clocks[code])
+        clock_start(run, case_clocks[code], at=clock_start_at)
     if target.final:
         cancel_active_tasks(run)
         for clock in clocks:
@@ -258,6 +269,7 @@ def case_transition(
     input: Mapping[str, Any] | None = None,
     reason: str = "",
     as_system: bool = False,
+    clock_start_at: datetime | None = None,
 ) -> Case:
     """Take `transition` on `case` as `actor` and return the updated case.
 
@@ -270,20 +282,33 @@ def case_transition(
     `as_system=True` is for a service app's own jobs (a statutory deemed acceptance fired
     by a periodic job): it takes a transition declared `system=True`, and only such a one,
     with `actor` usually None (the timeline reads "系统"). Never pass it on a user's request.
+
+    `clock_start_at` starts the case clocks this transition starts as of that earlier
+    moment, between the case's opening and now (a limit the law counts from receipt, when
+    acceptance is deemed later); tasks' clocks start now.
     """
     data = dict(input or {})
     with unit_of_work():
         run = Run(case, actor)
+        if clock_start_at is not None:
+            _check_start(run, clock_start_at)
         spec = _transition(run.type, transition)
         if as_system:
             if not spec.system:
                 raise refuse(_("“%(t)s”不是系统流转，不能以系统身份执行") % {"t": spec.label})
         elif not run.may_take(spec):
             raise refuse(_("您无权对此办件执行“%(t)s”") % {"t": spec.label})
-        fire_transition(run, spec, data, reason)
+        fire_transition(run, spec, data, reason, clock_start_at=clock_start_at)
         run.finish()
     _copy_back(run.case, case)
     return run.case
+
+
+def _check_start(run: Run, moment: datetime) -> None:
+    if timezone.is_naive(moment) or not run.case.opened_at <= moment <= run.now:
+        raise ValidationError(
+            {"clock_start_at": _("计时起点须在办件受理时间与当前时间之间（含时区）")}
+        )
 
 
 def _copy_back(source: Case, target: Case) -> None:

@@ -10,7 +10,16 @@ from .knowledge import (  # noqa: F401 - open311 helper
     Open311Client,
     Open311Submission,
 )
-from .orders import Call, Callback, Category, DeadlineRule, ExtensionRequest, SmsMessage, WorkOrder
+from .orders import (
+    Call,
+    Callback,
+    Category,
+    DeadlineRule,
+    ExtensionRequest,
+    Reminder,
+    SmsMessage,
+    WorkOrder,
+)
 
 __all__ = [
     "Call",
@@ -20,6 +29,7 @@ __all__ = [
     "Category",
     "DeadlineRule",
     "ExtensionRequest",
+    "Reminder",
     "SmsMessage",
     "WorkOrder",
 ]

@@ -23,6 +23,7 @@ __all__ = [
     "Category",
     "DeadlineRule",
     "ExtensionRequest",
+    "Reminder",
     "SmsMessage",
     "WorkOrder",
 ]
@@ -243,6 +244,34 @@ class ExtensionRequest(TimestampedMixin, models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}+{self.amount}{self.unit}"
+
+
+class Reminder(models.Model):
+    """催办: the center reminded the handling departments of an open order.
+
+    Lighter than the engine's 督办 (`UrgeOrder`: a supervisor's order with a reply
+    deadline and an answer): no answer is due; the reminded staff get a site message. It
+    shows on the order's timeline beside the engine's events.
+    """
+
+    order = models.ForeignKey(
+        WorkOrder, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="reminders"
+    )
+    by = models.ForeignKey(_USER, verbose_name=_("催办人"), on_delete=models.PROTECT, related_name="+")
+    departments = models.ManyToManyField(
+        "core.Department", verbose_name=_("被催办部门"), related_name="+"
+    )
+    note = models.CharField(_("催办说明"), max_length=200, blank=True)
+    notified = models.PositiveIntegerField(_("通知人数"), default=0)
+    at = models.DateTimeField(_("催办时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("催办记录")
+        verbose_name_plural = _("催办记录")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}@{self.at:%Y-%m-%d %H:%M}"
 
 
 class Call(models.Model):

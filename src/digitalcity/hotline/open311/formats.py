@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from xml.sax.saxutils import escape
@@ -35,6 +36,14 @@ def w3c(moment: dt.datetime | None) -> str | None:
     return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
+# Characters XML 1.0 cannot carry at all (a pasted description may contain them).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: Any) -> str:
+    return escape(_NOT_XML.sub("", str(value)))
+
+
 def _xml_value(name: str, value: Any, out: list[str]) -> None:
     if isinstance(value, Mapping):
         out.append(f"<{name}>")
@@ -52,7 +61,7 @@ def _xml_value(name: str, value: Any, out: list[str]) -> None:
     elif isinstance(value, bool):
         out.append(f"<{name}>{'true' if value else 'false'}</{name}>")
     else:
-        out.append(f"<{name}>{escape(str(value))}</{name}>")
+        out.append(f"<{name}>{_text(value)}</{name}>")
 
 
 def to_xml(root: str, data: Any) -> str:

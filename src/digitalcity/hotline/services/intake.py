@@ -4,7 +4,8 @@
 refuses flooding from one number, honours an idempotency key (a repeated key returns the
 first order, also under concurrent submissions: the key is unique in the table, so the
 second insert fails and its transaction rolls back), picks the deadline rule, and opens
-the `hotline.order` case led by the 12345 center with the order's clock running.
+the `hotline.order` case led by the 12345 center with the order's clock running in the
+rule's own unit (natural hours or working days).
 """
 
 from __future__ import annotations
@@ -21,10 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from digitalcity.cases.choices import CaseChannel
-from digitalcity.cases.clocks import end_of_day
+from digitalcity.cases.choices import CaseChannel, ClockUnit
 from digitalcity.cases.services import case_open
-from digitalcity.core import calendar
 from digitalcity.core.models import Department, Division
 from digitalcity.identity.models import AccountKind
 
@@ -99,19 +98,6 @@ def deadline_for(request_type: str, urgency: str) -> Deadline:
         if key in DEFAULT_RULES:
             return Deadline(*DEFAULT_RULES[key])
     raise AssertionError("the catch-all default rule exists")  # pragma: no cover
-
-
-def limit_hours(deadline: Deadline, start: datetime) -> int:
-    """The order clock's limit in natural hours from `start`.
-
-    Hours count as they are; N working days run to the end of the N-th working day after
-    the day of `start` (core.calendar), rounded down to whole hours so the due moment
-    stays on that day.
-    """
-    if deadline.unit == DeadlineUnit.CALENDAR_HOURS:
-        return deadline.amount
-    day = calendar.add_workdays(timezone.localdate(start), deadline.amount)
-    return max(1, math.floor((end_of_day(day) - start) / timedelta(hours=1)))
 
 
 def _category(value: Category | str, errors: dict[str, str]) -> Category | None:
@@ -282,7 +268,9 @@ def order_intake(
                 division=found_division,
                 priority=URGENCY_PRIORITY[Urgency(urgency)],
                 is_confidential=is_confidential,
-                clock_limits={"deadline": limit_hours(deadline, now)},
+                # The rule's amount in the rule's unit (ADR 0015).
+                clock_limits={"deadline": deadline.amount},
+                clock_units={"deadline": ClockUnit(deadline.unit)},
                 data={"request_type": request_type, "urgency": urgency},
             )
             order = WorkOrder.objects.create(

@@ -7,9 +7,7 @@ atomic blocks), so a refusal anywhere leaves nothing written.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -43,7 +41,7 @@ from digitalcity.core.notifications.services import notify_user
 from digitalcity.identity.permissions import is_supervisor
 
 from ..choices import DeadlineUnit, ExtensionState, OrderState
-from ..models import Callback, ExtensionRequest, WorkOrder
+from ..models import Callback, ExtensionRequest, Reminder, WorkOrder
 
 __all__ = [
     "order_answer",
@@ -287,21 +285,28 @@ def _deadline_clock(order: WorkOrder) -> Clock:
 
 
 def order_request_extension(
-    *, order: WorkOrder, actor: Any, amount: int, unit: str, reason: str
+    *, order: WorkOrder, actor: Any, amount: int, reason: str, unit: str | None = None
 ) -> ExtensionRequest:
-    """延期申请 by a handling department, before the deadline; the center decides."""
+    """延期申请 by a handling department, before the deadline; the center decides.
+
+    The extension counts in the unit of the order's rule (working days or natural hours,
+    ADR 0015); `unit`, if given, must be that unit."""
     reason = (reason or "").strip()
+    rule_unit = order.deadline_unit
     errors: dict[str, str] = {}
     if not reason:
         errors["reason"] = _("延期须说明理由")
-    if unit not in DeadlineUnit.values:
-        errors["unit"] = _("延期单位“%(u)s”无效") % {"u": unit}
-    if (
-        isinstance(amount, bool)
-        or not isinstance(amount, int)
-        or not 1 <= amount <= 30 * (24 if unit == DeadlineUnit.CALENDAR_HOURS else 1)
-    ):
-        errors["amount"] = _("延长量须为正整数（最多 30 个工作日或 720 小时）")
+    if unit not in (None, "", rule_unit):
+        errors["unit"] = _("延期须按办理时限的单位（%(u)s）申请，收到“%(v)s”") % {
+            "u": DeadlineUnit(rule_unit).label,
+            "v": unit,
+        }
+    most = 30 * (24 if rule_unit == DeadlineUnit.CALENDAR_HOURS else 1)
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= most:
+        errors["amount"] = _("延长量须为 1 至 %(m)d 之间的整数（%(u)s）") % {
+            "m": most,
+            "u": DeadlineUnit(rule_unit).label,
+        }
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -320,24 +325,16 @@ def order_request_extension(
             department_id=task.department_id,
             requested_by=actor,
             amount=amount,
-            unit=unit,
+            unit=rule_unit,
             reason=reason,
         )
-
-
-def _hours_to_add(clock: Clock, amount: int, unit: str) -> int:
-    if unit == DeadlineUnit.CALENDAR_HOURS:
-        return amount
-    assert clock.due_at is not None  # noqa: S101 - running clocks have a due moment
-    day = calendar.add_workdays(timezone.localdate(clock.due_at), amount)
-    return max(1, math.floor((end_of_day(day) - clock.due_at) / timedelta(hours=1)))
 
 
 def order_decide_extension(
     *, request: ExtensionRequest, actor: Any, approve: bool, note: str = ""
 ) -> ExtensionRequest:
-    """The center approves (the engine extends the order's clock and tells the citizen)
-    or rejects an extension request."""
+    """The center approves (the engine extends the order's clock in its unit and tells
+    the citizen) or rejects an extension request."""
     with transaction.atomic():
         locked = (
             ExtensionRequest.objects.select_for_update().select_related("order").get(pk=request.pk)
@@ -353,9 +350,13 @@ def order_decide_extension(
             clock = _deadline_clock(order)
             if clock.state != ClockState.RUNNING:
                 raise ValidationError({"request": _("工单的办理时限未在计时，不能延期")})
+            if clock.unit != locked.unit:
+                raise ValidationError(
+                    {"request": _("延期单位与工单办理时限的计时单位不一致，请重新申请")}
+                )
             clock_extend(
                 clock=clock,
-                amount=_hours_to_add(clock, locked.amount, locked.unit),
+                amount=locked.amount,  # in the clock's unit, which is the rule's
                 reason=locked.reason,
                 approved_by=actor,
             )
@@ -378,18 +379,24 @@ def order_urge(*, order: WorkOrder, actor: Any, note: str, days: int = 1) -> Urg
     )
 
 
-def order_remind(*, order: WorkOrder, actor: Any, note: str = "") -> int:
+def order_remind(*, order: WorkOrder, actor: Any, note: str = "") -> Reminder:
     """催办: the center reminds the handling departments' staff of an open order (a site
-    message to each clerk and head); returns how many were told. A formal 督办 with a
-    reply deadline is `order_urge` (supervisors)."""
+    message to each clerk, head and window member) and records it on the order's timeline
+    (`Reminder`). No answer is due: a formal 督办 with a reply deadline is `order_urge`
+    (supervisors, the engine's urge order)."""
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise ValidationError({"note": _("催办说明最多 200 个字符")})
     with transaction.atomic():
         order = _lock(order)
         _require_state(order, OrderState.DISPATCHED, OrderState.HANDLING)
         if order.case.department_id not in _user_departments(actor):
             raise PermissionDenied(_("只有12345中心可以催办"))
-        departments = set(
-            Task.objects.filter(case_id=order.case_id, state__in=ACTIVE_TASK_STATES).values_list(
-                "department_id", flat=True
+        departments = sorted(
+            set(
+                Task.objects.filter(
+                    case_id=order.case_id, state__in=ACTIVE_TASK_STATES
+                ).values_list("department_id", flat=True)
             )
         )
         staff = (
@@ -403,13 +410,17 @@ def order_remind(*, order: WorkOrder, actor: Any, note: str = "") -> int:
             .order_by("user_id")
         )
         users = {m.user_id: m.user for m in staff}
+        reminder = Reminder.objects.create(
+            order=order, by=actor, note=note, notified=len(users), at=timezone.now()
+        )
+        reminder.departments.set(departments)
         body = _("催办：12345工单 %(n)s 请抓紧办理。%(note)s") % {
             "n": order.case.number,
-            "note": (note or "").strip()[:200],
+            "note": note,
         }
         for user in users.values():
             notify_user(user, body=body, channels=(NotificationChannel.SITE,), related=order.case)
-    return len(users)
+    return reminder
 
 
 def order_callback(

@@ -43,10 +43,20 @@ def test_a_phone_order_opens_a_case_led_by_the_center_with_its_clock_running(hw)
         (RequestType.HELP, Urgency.URGENT, at(2026, 11, 20, 16, 0), at(2026, 11, 21, 16, 0)),
         # 一般: 7 working days after Wed 2026-09-30 — 10-01..07 National Day off, 10-08 Thu 1,
         # 10-09 Fri 2, 10-10 Sat make-up 3, 10-12 Mon 4, 10-13 5, 10-14 6, 10-15 Thu 7;
-        # the end of that day, rounded down to the whole hour from 10:20 → 23:20.
-        (RequestType.HELP, Urgency.NORMAL, at(2026, 9, 30, 10, 20), at(2026, 10, 15, 23, 20)),
+        # the clock counts working days: the end of that day.
+        (
+            RequestType.HELP,
+            Urgency.NORMAL,
+            at(2026, 9, 30, 10, 20),
+            at(2026, 10, 15, 23, 59, 59),
+        ),
         # 投诉 (complex): 15 working days after Mon 2026-11-02: 11-03 … 11-23 Mon is the 15th.
-        (RequestType.COMPLAINT, Urgency.NORMAL, at(2026, 11, 2, 9, 0), at(2026, 11, 23, 23, 0)),
+        (
+            RequestType.COMPLAINT,
+            Urgency.NORMAL,
+            at(2026, 11, 2, 9, 0),
+            at(2026, 11, 23, 23, 59, 59),
+        ),
     ],
 )
 def test_deadlines_follow_type_and_urgency(hw, request_type, urgency, start, due):

@@ -74,12 +74,8 @@ def test_write_review_publish_and_answer_a_consultation_from_the_kb(
     expect(head.locator(".messages")).to_contain_text("已发布")
     head.screenshot(path=str(SHOTS / "hotline-kb-2-published.png"), full_page=True)
 
-    order = make_order(
-        hw, request_type=RequestType.CONSULT, description="孩子刚出生，医保怎么办？"
-    )
-    agent = _log_in(
-        browser, base, "agent", f"/workbench/hotline/orders/{order.case.number}/"
-    )
+    order = make_order(hw, request_type=RequestType.CONSULT, description="孩子刚出生，医保怎么办？")
+    agent = _log_in(browser, base, "agent", f"/workbench/hotline/orders/{order.case.number}/")
     agent.get_by_label("检索知识库").fill("新生儿医保怎么办理")
     result = agent.locator("#kb-results .kb-hit").first
     expect(result).to_contain_text("新生儿如何办理城乡居民医保")

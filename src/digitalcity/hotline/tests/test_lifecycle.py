@@ -153,8 +153,8 @@ def test_an_approved_extension_moves_the_deadline_and_tells_the_citizen(hw):
     with time_machine.travel(at(2026, 11, 2, 9, 0), tick=False):
         order = _dispatched(hw, request_type=RequestType.HELP)
         clock = Clock.objects.get(case=order.case, task=None, code="deadline")
-        # 7 working days after Mon 11-02: Wed 11-11, to the hour from 09:00.
-        assert clock.due_at == at(2026, 11, 11, 23, 0)
+        # 7 working days after Mon 11-02: the end of Wed 11-11.
+        assert clock.due_at == at(2026, 11, 11, 23, 59, 59)
         request = order_request_extension(
             order=order, actor=hw.p.clerk_a, amount=3, unit=DeadlineUnit.WORKDAYS, reason="需检测"
         )
@@ -168,8 +168,8 @@ def test_an_approved_extension_moves_the_deadline_and_tells_the_citizen(hw):
     request.refresh_from_db()
     assert request.state == ExtensionState.APPROVED
     clock.refresh_from_db()
-    # 3 working days after Wed 11-11: Mon 11-16, the end of that day to the hour.
-    assert clock.due_at == at(2026, 11, 16, 23, 0)
+    # 3 working days after Wed 11-11: the end of Mon 11-16.
+    assert clock.due_at == at(2026, 11, 16, 23, 59, 59)
     assert Notification.objects.filter(to="13812345678", body__contains="延长").exists()
 
 
@@ -221,7 +221,10 @@ def test_archiving_waits_for_the_call_back(hw):
 
 def test_the_center_reminds_the_handling_department(hw):
     order = _dispatched(hw)
-    assert order_remind(order=order, actor=hw.agent, note="市民再次来电") == 2  # clerk and head
+    reminder = order_remind(order=order, actor=hw.agent, note="市民再次来电")
+    assert reminder.notified == 2  # clerk and head
+    assert list(reminder.departments.all()) == [hw.p.department_a]
+    assert (reminder.by, reminder.note) == (hw.agent, "市民再次来电")
     assert Notification.objects.filter(
         recipient=hw.p.clerk_a, channel="site", body__contains="催办"
     ).exists()

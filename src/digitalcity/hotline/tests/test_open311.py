@@ -150,6 +150,13 @@ def test_post_answers_in_xml_when_asked(client, hw, key):
     assert detail.find("request").findtext("status") == "open"
 
 
+def test_xml_carries_markup_and_control_characters_safely(client, hw, key):
+    text = "井盖<缺失> & 有人\x07摔倒\x1b了"
+    number = post(client, key, description=text).json()[0]["service_request_id"]
+    root = parse_xml(client.get(f"{BASE}/requests/{number}.xml").content)
+    assert root.find("request").findtext("description") == "井盖<缺失> & 有人摔倒了"
+
+
 def test_get_requests_filters_and_pages(client, hw, key):
     numbers = [
         post(client, key, phone=f"1391234560{i}", service_code=code).json()[0]["service_request_id"]
@@ -375,3 +382,42 @@ def test_concurrent_repeats_of_one_key_make_one_order(hw, key, live_server):
         t.join()
     assert all(code in (200, 201) for code in results), results
     assert WorkOrder.objects.count() == 1
+
+
+def test_the_admin_issues_a_key_once_and_lists_the_models(client, hw):
+    from django.contrib.messages import get_messages
+
+    from digitalcity.hotline.models import Open311Client
+
+    client.force_login(hw.p.admin)
+    response = client.post(
+        "/admin/hotline/open311client/add/",
+        {
+            "name": "网格化系统",
+            "jurisdiction_id": "",
+            "contact": "",
+            "rate_per_minute": 600,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    (message,) = [str(m) for m in get_messages(response.wsgi_request) if "密钥" in str(m)]
+    key = message.rsplit("：", 1)[1]
+    system = Open311Client.objects.get(name="网格化系统")
+    assert system.key_hash != key  # only the hash is stored
+    assert post(client, key).status_code == 201
+    for model in (
+        "open311client",
+        "open311submission",
+        "knowledgeentry",
+        "knowledgeversion",
+        "knowledgecategory",
+        "dispatchmodel",
+    ):
+        assert client.get(f"/admin/hotline/{model}/").status_code == 200, model
+
+
+def test_the_admin_is_refused_to_staff_without_admin_rights(client, hw):
+    client.force_login(hw.p.clerk_a)
+    response = client.get("/admin/hotline/open311client/")
+    assert response.status_code == 302  # to the admin login

@@ -202,6 +202,13 @@ def test_the_center_reminds_from_the_order_page(client, hw):
         reverse("hotline:action", args=[order.case.number, "remind"]), {"note": "请尽快"}
     )
     assert response.status_code == 302
+    # On the timeline, for the center and for the reminded department alike.
+    for viewer in (hw.agent, hw.p.clerk_a):
+        client.force_login(viewer)
+        page = client.get(_page(order)).content.decode()
+        timeline = page[page.index('id="timeline-title"') :]
+        assert "催办" in timeline
+        assert "请尽快（被催办：" + hw.p.department_a.name + "；通知 2 人）" in timeline
     client.force_login(hw.p.clerk_b)
     assert (
         client.post(reverse("hotline:action", args=[order.case.number, "remind"])).status_code
