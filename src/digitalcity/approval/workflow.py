@@ -40,7 +40,7 @@ from digitalcity.cases.declare import (
 
 from .choices import PauseKind
 
-__all__ = ["GUARD_KEY", "TYPE_CODE", "register_type"]
+__all__ = ["GUARD_KEY", "TYPE_CODE", "register_hooks", "register_type"]
 
 TYPE_CODE = "approval.licence"
 #: The input key approval.services sets on every guarded transition.
@@ -306,6 +306,11 @@ def build_type() -> CaseType:
     )
 
 
+def register_hooks() -> None:
+    """The guard on the business transitions (idempotent)."""
+    hooks.register_check(TYPE_CODE, _GUARD_POINT, guard)
+
+
 def register_type() -> None:
     register(build_type())
-    hooks.register_check(TYPE_CODE, _GUARD_POINT, guard)
+    register_hooks()

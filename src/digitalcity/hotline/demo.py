@@ -283,6 +283,44 @@ def _story(
     return order
 
 
+def _citizen_orders(citizen: User, users: dict[str, User], rng: random.Random) -> int:
+    """Two web orders of the demo citizen, so 我的诉求 on the portal shows progress: one
+    replied (waiting for the citizen's rating), one with a department."""
+    made = 0
+    for index, (code, text, replied) in enumerate(
+        (
+            ("040101", "楼下饭店排风机噪声很大，晚上十一点还在响", True),
+            ("010101", "楼下垃圾桶满了没人清运，气味很大", False),
+        )
+    ):
+        story = _Story(_taken_at(rng, 6 if replied else 2))
+        with story.step():
+            order = order_intake(
+                channel=CaseChannel.ONLINE,
+                request_type=RequestType.HELP,
+                category=code,
+                description=text,
+                actor=citizen,
+                address="中心区人民路街道府前社区",
+                division="149801001",
+                idempotency_key=f"demo-citizen-{index}",
+            )
+        with story.step(0.5):
+            lead = suggest_dispatch(order).lead or Department.objects.get(code="gov")
+            order_dispatch(order=order, actor=users["agent"], lead=lead)
+        if replied and lead.code == "ecology":  # the demo clerk `eco` handles it
+            with story.step(1):
+                order_sign(order=order, actor=users["eco"])
+            with story.step(7.5):
+                order_reply(
+                    order=order,
+                    actor=users["eco"],
+                    reply="已到现场检测，责令饭店加装消声装置，22 点后停用排风机。",
+                )
+        made += 1
+    return made
+
+
 def seed_demo_orders() -> int:
     """Create the demo orders once; returns how many (0 if they exist or personas lack)."""
     if WorkOrder.objects.filter(idempotency_key__startswith="demo-").exists():
@@ -310,6 +348,9 @@ def seed_demo_orders() -> int:
                     if first is None:
                         first = order
                     created += 1
+            citizen = User.objects.filter(username="citizen").first()
+            if citizen is not None:
+                created += _citizen_orders(citizen, users, rng)
     except ValidationError as error:
         logger.warning("示例工单未创建：%s", "；".join(error.messages))
         return 0

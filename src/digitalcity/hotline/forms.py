@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from digitalcity.cases.choices import RatingValue, ReturnReason
-from digitalcity.core.models import Department
+from digitalcity.core.models import Department, Division, DivisionLevel
 
 from .choices import DeadlineUnit, RequestType, Urgency
 from .conf import center_code
@@ -21,6 +22,7 @@ __all__ = [
     "DispatchForm",
     "ExtensionForm",
     "IntakeForm",
+    "PortalForm",
     "ReplyForm",
     "ReturnForm",
     "ReviewReturnForm",
@@ -32,6 +34,28 @@ def _category_choices() -> list[tuple[str, str]]:
     rows = Category.objects.filter(is_active=True).order_by("code").values_list("code", "name")
     return [("", "——")] + [
         (code, f"{code} {'　' * (len(code) // 2 - 1)}{name}") for code, name in rows
+    ]
+
+
+def _division_choices() -> list[tuple[str, str]]:
+    """The city's divisions an order can be placed in: those of the departments and two
+    levels below them (districts, streets and towns; not the thousands of the country)."""
+    roots = set(
+        Department.objects.filter(is_active=True, division__isnull=False).values_list(
+            "division_id", flat=True
+        )
+    )
+    rows = (
+        Division.objects.filter(
+            Q(pk__in=roots) | Q(parent_id__in=roots) | Q(parent__parent_id__in=roots)
+        )
+        .exclude(level__in=(DivisionLevel.PROVINCE, DivisionLevel.COMMUNITY))
+        .order_by("code")
+        .values_list("code", "name", "level")
+    )
+    depth = {DivisionLevel.CITY: 0, DivisionLevel.COUNTY: 1}
+    return [("", _("——（不详）"))] + [
+        (code, f"{'　' * depth.get(level, 2)}{name}") for code, name, level in rows
     ]
 
 
@@ -47,7 +71,7 @@ class IntakeForm(forms.Form):
     category = forms.ChoiceField(label=_("诉求分类"), choices=())
     description = forms.CharField(label=_("诉求内容"), widget=forms.Textarea(attrs={"rows": 5}))
     address = forms.CharField(label=_("事发地址"), max_length=200, required=False)
-    division = forms.CharField(label=_("区划代码"), max_length=12, required=False)
+    division = forms.ChoiceField(label=_("所在区划"), choices=(), required=False)
     lat = forms.FloatField(label=_("纬度"), required=False)
     lon = forms.FloatField(label=_("经度"), required=False)
     is_confidential = forms.BooleanField(label=_("为诉求人保密"), required=False)
@@ -58,6 +82,16 @@ class IntakeForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = _category_choices()  # type: ignore[attr-defined]
+        self.fields["division"].choices = _division_choices()  # type: ignore[attr-defined]
+
+
+class PortalForm(IntakeForm):
+    """The citizen's web form: the same fields, the phone is the citizen's contact number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["caller_phone"].label = _("联系电话")
+        self.fields["caller_phone"].help_text = _("不填则使用账户登记的手机号")
 
 
 class DispatchForm(forms.Form):

@@ -128,7 +128,7 @@ class Open311ClientAdmin(admin.ModelAdmin):
 
 @admin.register(Open311Submission)
 class Open311SubmissionAdmin(_ReadOnly):
-    list_display = ("token", "client", "created_at", "order", "processed_at", "error")
+    list_display = ("token", "client", "created_at", "intake_key", "processed_at", "error")
     list_filter = ("client",)
-    search_fields = ("token", "order__case__number")
+    search_fields = ("token", "intake_key")
     raw_id_fields = ("order",)

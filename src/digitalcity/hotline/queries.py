@@ -8,7 +8,7 @@ import math
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from digitalcity.cases.choices import ACTIVE_TASK_STATES
@@ -202,6 +202,16 @@ def deadline_clock(order: WorkOrder) -> Clock | None:
     return Clock.objects.filter(case_id=order.case_id, task=None, code="deadline").first()
 
 
+def _by_deadline(orders: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+    """Soonest (or longest overdue) deadline first; orders whose clock stands last."""
+    due = Clock.objects.filter(case_id=OuterRef("case_id"), task=None, code="deadline").values(
+        "due_at"
+    )[:1]
+    return orders.annotate(deadline_due=Subquery(due)).order_by(
+        F("deadline_due").asc(nulls_last=True), "created_at"
+    )
+
+
 def center_queues() -> dict[str, QuerySet[WorkOrder]]:
     """The dispatch desk's lists."""
     base = WorkOrder.objects.select_related("case", "category", "lead_department", "division")
@@ -214,9 +224,9 @@ def center_queues() -> dict[str, QuerySet[WorkOrder]]:
         "callbacks": base.filter(case__state=OrderState.REPLIED)
         .exclude(Exists(rated))
         .order_by("callback_due_at"),
-        "in_progress": base.filter(
-            case__state__in=(OrderState.DISPATCHED, OrderState.HANDLING)
-        ).order_by("created_at"),
+        "in_progress": _by_deadline(
+            base.filter(case__state__in=(OrderState.DISPATCHED, OrderState.HANDLING))
+        ),
     }
 
 
@@ -233,7 +243,7 @@ def department_orders(user: Any) -> QuerySet[WorkOrder]:
         state__in=ACTIVE_TASK_STATES,
         department_id__in=_department_ids(user),
     )
-    return (
+    return _by_deadline(
         WorkOrder.objects.filter(Exists(tasks))
         .select_related("case", "category", "lead_department")
         .prefetch_related(
@@ -242,7 +252,6 @@ def department_orders(user: Any) -> QuerySet[WorkOrder]:
                 queryset=Clock.objects.filter(task=None, code="deadline"),
             )
         )
-        .order_by("created_at")
     )
 
 

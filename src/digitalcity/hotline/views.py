@@ -24,7 +24,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from digitalcity.cases.choices import ACTIVE_TASK_STATES, CaseChannel, EventKind
+from digitalcity.cases.choices import (
+    ACTIVE_TASK_STATES,
+    CaseChannel,
+    EventKind,
+    RatingValue,
+    SignalStage,
+)
 from digitalcity.cases.models import Clock, Event, Rating, Task
 from digitalcity.core.imports import ImportRefused, error_report_xlsx
 from digitalcity.core.models import Department
@@ -43,6 +49,7 @@ from .forms import (
     ExtensionForm,
     IntakeForm,
     MergeForm,
+    PortalForm,
     ReplyForm,
     ReturnForm,
     ReviewReturnForm,
@@ -77,8 +84,40 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _labelled(events: Any) -> list[Event]:
-    """Events with `label`: the transition's name, else the kind's."""
+_TASK_EVENTS = frozenset(
+    {
+        EventKind.TASK_CREATED,
+        EventKind.TASK_COMPLETED,
+        EventKind.TASK_RETURNED,
+        EventKind.TASK_REASSIGNED,
+        EventKind.TASK_CANCELLED,
+        EventKind.TASK_CLAIMED,
+        EventKind.TASK_RELEASED,
+    }
+)
+
+
+def _detail(event: Event, unit_label: str) -> str:
+    """What the bare kind does not say: which task of which department, which rating,
+    which card, how much longer."""
+    data = event.data or {}
+    if event.kind in _TASK_EVENTS and event.task_id is not None and event.task is not None:
+        try:
+            spec = str(ORDER_TYPE.task(event.task.spec).label)
+        except KeyError:
+            spec = event.task.spec
+        return f"{spec}（{event.task.department.name}）"
+    if event.kind == EventKind.RATING and data.get("value") in RatingValue.values:
+        return str(RatingValue(data["value"]).label)
+    if event.kind == EventKind.SIGNAL and data.get("signal") in SignalStage.values:
+        return str(SignalStage(data["signal"]).label)
+    if event.kind == EventKind.CLOCK_EXTENDED and data.get("amount"):
+        return f"{data['amount']} {unit_label}".strip()
+    return ""
+
+
+def _labelled(events: Any, unit_label: str = "") -> list[Event]:
+    """Events with `label`: the transition's name, else the kind's, with its detail."""
     out = []
     for event in events:
         label: Any = event.get_kind_display()
@@ -87,7 +126,8 @@ def _labelled(events: Any) -> list[Event]:
                 label = ORDER_TYPE.transition(event.transition).label
             except KeyError:
                 label = event.transition
-        event.label = label
+        detail = _detail(event, unit_label)
+        event.label = f"{label}：{detail}" if detail else label
         out.append(event)
     return out
 
@@ -156,11 +196,11 @@ def portal_index(request: HttpRequest) -> HttpResponse:
         AccountKind.CITIZEN,
         AccountKind.LEGAL_PERSON,
     )
-    form = IntakeForm()
+    form = PortalForm()
     mine: list[WorkOrder] = []
     if citizen:
         if request.method == "POST":
-            form = IntakeForm(request.POST)
+            form = PortalForm(request.POST)
             if form.is_valid():
                 data = form.cleaned_data
                 try:
@@ -210,7 +250,10 @@ def portal_order(request: HttpRequest, ref: str) -> HttpResponse:
     if order.caller_id != getattr(user, "pk", None):
         raise Http404("工单不存在或无权访问")
     events = _labelled(
-        Event.objects.filter(case_id=order.case_id, public=True).order_by("at", "id")
+        Event.objects.filter(case_id=order.case_id, public=True)
+        .select_related("task__department")
+        .order_by("at", "id"),
+        order.get_deadline_unit_display(),
     )
     rated = Rating.objects.filter(case_id=order.case_id, round=order.case.round).exists()
     return render(
@@ -231,6 +274,11 @@ def _current_call(user: User) -> Call | None:
         .order_by("-started_at")
         .first()
     )
+
+
+def _same_as_call(call: Call | None, phone: str) -> bool:
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return call is not None and bool(digits) and digits == call.caller_phone
 
 
 @login_required
@@ -284,6 +332,7 @@ def console(request: HttpRequest) -> HttpResponse:
             "call": call,
             "history": queries.caller_history(str(phone)),
             "phone": phone,
+            "same_as_call": _same_as_call(call, str(phone)),
         },
     )
 
@@ -302,8 +351,11 @@ def console_call(request: HttpRequest) -> HttpResponse:
 @require_GET
 def console_history(request: HttpRequest) -> HttpResponse:
     """htmx: the past orders of the number typed in the form."""
-    _center(request)
+    user = _center(request)
     phone = request.GET.get("caller_phone", "")
+    if _same_as_call(_current_call(user), phone):
+        # The ringing call's panel shows this number's orders already.
+        return render(request, "hotline/includes/history.html", {"same_as_call": True})
     return render(
         request,
         "hotline/includes/history.html",
@@ -320,27 +372,35 @@ def _with_clock(orders: Any) -> Any:
     )
 
 
+def _row(order: WorkOrder, now: datetime) -> dict[str, Any]:
+    """One line of an order table: the order, its status, and whether it is overdue."""
+    status = order_status(order)
+    return {
+        "order": order,
+        "status": status,
+        "late": status.expected_at is not None and status.expected_at < now,
+        "paused": status.state == OrderState.RETURNED,
+    }
+
+
 @login_required
 @require_GET
 def workbench(request: HttpRequest) -> HttpResponse:
     user = _staff(request)
+    now = timezone.now()
     center = queries.is_center_staff(user)
     context: dict[str, Any] = {"center": center, "supervisor": is_supervisor(user)}
     if center:
         lists = queries.center_queues()
         context["lists"] = {
-            name: [{"order": o, "status": order_status(o)} for o in _with_clock(qs)[:LIST_SIZE]]
-            for name, qs in lists.items()
+            name: [_row(o, now) for o in _with_clock(qs)[:LIST_SIZE]] for name, qs in lists.items()
         }
         context["extensions"] = list(queries.pending_extensions()[:LIST_SIZE])
     else:
-        context["mine"] = [
-            {"order": o, "status": order_status(o)}
-            for o in queries.department_orders(user)[:LIST_SIZE]
-        ]
+        context["mine"] = [_row(o, now) for o in queries.department_orders(user)[:LIST_SIZE]]
         if context["supervisor"]:
             context["all_open"] = [
-                {"order": o, "status": order_status(o)}
+                _row(o, now)
                 for o in _with_clock(queries.center_queues()["in_progress"])[:LIST_SIZE]
             ]
     return render(request, "hotline/workbench.html", context)
@@ -371,13 +431,17 @@ def _order_context(request: HttpRequest, order: WorkOrder, **forms: Any) -> dict
         _labelled(
             Event.objects.filter(case_id=order.case_id)
             .exclude(kind__in=(EventKind.CLOCK_STARTED, EventKind.CLOCK_STOPPED))
-            .order_by("at", "id")
+            .select_related("task__department")
+            .order_by("at", "id"),
+            order.get_deadline_unit_display(),
         ),
     )
     rated = Rating.objects.filter(case_id=order.case_id, round=order.case.round).exists()
+    status = order_status(order)
     context = {
         "order": order,
-        "status": order_status(order),
+        "status": status,
+        "late": status.expected_at is not None and status.expected_at < timezone.now(),
         "center": center,
         "supervisor": is_supervisor(user),
         "tasks": tasks,
@@ -397,8 +461,7 @@ def _order_context(request: HttpRequest, order: WorkOrder, **forms: Any) -> dict
         "answer_form": forms.get("answer") or AnswerForm(),
         "return_form": forms.get("return") or ReturnForm(),
         "review_form": forms.get("review_return") or ReviewReturnForm(),
-        "extension_form": forms.get("request_extension")
-        or ExtensionForm(unit=order.deadline_unit),
+        "extension_form": forms.get("request_extension") or ExtensionForm(unit=order.deadline_unit),
         "callback_form": forms.get("callback") or CallbackForm(),
         "merge_form": forms.get("merge") or MergeForm(),
         "urge_form": forms.get("urge") or UrgeForm(),
@@ -447,9 +510,7 @@ def _action(request: HttpRequest, name: str, order: WorkOrder, user: User) -> An
         "urge": UrgeForm,
     }
     if name == "remind":
-        reminder = services.order_remind(
-            order=order, actor=user, note=request.POST.get("note", "")
-        )
+        reminder = services.order_remind(order=order, actor=user, note=request.POST.get("note", ""))
         return _("已催办，通知 %(n)d 人") % {"n": reminder.notified}
     if name in ("rating_link", "archive"):
         if name == "rating_link":

@@ -21,6 +21,15 @@ def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=SH)
 
 
+@pytest.fixture(autouse=True)
+def _approval_hooks() -> None:
+    # Another app's tests may clear the hook registry (cases/tests/test_hooks.py does):
+    # put back what approval registers at start-up.
+    from ..workflow import register_hooks
+
+    register_hooks()
+
+
 @pytest.fixture
 def seeded_calendar(db: Any) -> None:
     seed_from_chinesecalendar(years=[2025, 2026])

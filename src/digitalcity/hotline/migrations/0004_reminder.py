@@ -7,29 +7,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0003_fulltext'),
-        ('hotline', '0003_knowledge_open311'),
+        ("core", "0003_fulltext"),
+        ("hotline", "0003_knowledge_open311"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Reminder',
+            name="Reminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='催办说明')),
-                ('notified', models.PositiveIntegerField(default=0, verbose_name='通知人数')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='催办时间')),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='催办人')),
-                ('departments', models.ManyToManyField(related_name='+', to='core.department', verbose_name='被催办部门')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='hotline.workorder', verbose_name='工单')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="催办说明")),
+                ("notified", models.PositiveIntegerField(default=0, verbose_name="通知人数")),
+                (
+                    "at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, verbose_name="催办时间"
+                    ),
+                ),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="催办人",
+                    ),
+                ),
+                (
+                    "departments",
+                    models.ManyToManyField(
+                        related_name="+", to="core.department", verbose_name="被催办部门"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reminders",
+                        to="hotline.workorder",
+                        verbose_name="工单",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '催办记录',
-                'verbose_name_plural': '催办记录',
-                'ordering': ['at', 'id'],
+                "verbose_name": "催办记录",
+                "verbose_name_plural": "催办记录",
+                "ordering": ["at", "id"],
             },
         ),
     ]

@@ -222,14 +222,20 @@ class Open311Client(AuditedMixin, TimestampedMixin, ActiveMixin, models.Model):
 
 
 class Open311Submission(models.Model):
-    """One POST from a calling system: the order it made, or (deferred clients) the
-    payload the worker turns into an order later; `token` answers GET tokens/{token}.
-    Also what the per-system rate limit counts."""
+    """One POST from a calling system; `token` answers GET tokens/{token}, and the rows
+    are what the per-system rate limit counts.
+
+    The order is found by `intake_key`, the idempotency key the order was made with (the
+    system's own key, or one derived from the token): the row is written *before* the
+    order, outside the time the case-number row is locked (docs/open311.md). A deferred
+    submission keeps its form in `payload` until the worker makes the order and sets
+    `order`."""
 
     token = models.CharField(_("令牌"), max_length=40, unique=True)
     client = models.ForeignKey(
         Open311Client, verbose_name=_("调用系统"), on_delete=models.PROTECT, related_name="+"
     )
+    intake_key = models.CharField(_("工单幂等键"), max_length=64, db_index=True, default="")
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     payload = models.JSONField(_("待处理的提交内容"), default=dict, blank=True)
     order = models.ForeignKey(

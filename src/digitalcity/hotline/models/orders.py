@@ -257,7 +257,9 @@ class Reminder(models.Model):
     order = models.ForeignKey(
         WorkOrder, verbose_name=_("工单"), on_delete=models.CASCADE, related_name="reminders"
     )
-    by = models.ForeignKey(_USER, verbose_name=_("催办人"), on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        _USER, verbose_name=_("催办人"), on_delete=models.PROTECT, related_name="+"
+    )
     departments = models.ManyToManyField(
         "core.Department", verbose_name=_("被催办部门"), related_name="+"
     )

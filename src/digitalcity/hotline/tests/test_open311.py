@@ -109,7 +109,7 @@ def test_post_creates_an_order_through_intake_and_get_reads_it_back(client, hw, 
     assert order.request_type == "help"
     assert order.caller_name == "张三"
     assert order.lat == pytest.approx(35.49)
-    assert Open311Submission.objects.get(order=order).token == item["token"]
+    assert Open311Submission.objects.get(intake_key=order.idempotency_key).token == item["token"]
 
     (detail,) = client.get(f"{BASE}/requests/{number}.json").json()
     assert detail["service_request_id"] == number

@@ -89,8 +89,15 @@ def test_the_console_shows_the_ringing_call_and_the_callers_past_orders(client, 
     panel = client.get(reverse("hotline:console_call")).content.decode()
     assert "13812345678" in panel
     assert past.case.number in panel
+    # The form's history panel does not repeat the ringing number's orders...
     history = client.get(reverse("hotline:console_history"), {"caller_phone": "13812345678"})
-    assert past.case.number in history.content.decode()
+    assert past.case.number not in history.content.decode()
+    assert "见上方" in history.content.decode()
+    # ...but shows those of another number the agent types.
+    other = make_order(hw, caller_phone="13700001111")
+    history = client.get(reverse("hotline:console_history"), {"caller_phone": "13700001111"})
+    assert other.case.number in history.content.decode()
+    assert past.case.number not in history.content.decode()
 
 
 def test_the_agent_takes_an_order_from_the_console_linked_to_the_call(client, hw):
