@@ -16,9 +16,11 @@ its own transaction, as it is when people act through the web:
 
 Both run in the same process on the same database: a fresh SQLite file, and PostgreSQL
 (BENCH_DATABASE_URL, or postgres://postgres@127.0.0.1:5432/dc_bench_cases, dropped and
-recreated) when the server answers. Prints cases/second, queries per case, the ratios,
-and a last line of name=value pairs. Goal: ≥ 10× SpiffWorkflow and ≥ 300 cases/s on
-2 cores.
+recreated) when the server answers. Prints cases/second (and the CPU ms per case of the
+1-process runs), queries per case, the ratios, and a last line of name=value pairs. Three
+rows are floors, not engines: the same six transactions as bare ORM statements, and with
+the database driver alone (18 statements, and as many as our engine sends). Goal: ≥ 10×
+SpiffWorkflow and ≥ 300 cases/s on 2 cores.
 
     .venv/bin/python bench/cases_flow.py                 # 500 cases, SQLite and PostgreSQL
     .venv/bin/python bench/cases_flow.py --quick         # 50 cases

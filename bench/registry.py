@@ -635,9 +635,9 @@ def main() -> None:
                 "records_per_s": rate,
                 "raw_records_per_s": raw_rate,
                 "ratio_to_raw": rate / raw_rate,
-                "precision": linkage["precision"],
-                "recall": linkage["recall"],
-                "f1": linkage["f1"],
+                "precision": f"{linkage['precision']:.5f}",
+                "recall": f"{linkage['recall']:.5f}",
+                "f1": f"{linkage['f1']:.5f}",
                 "load": load_after,
             }
         ),
