@@ -16,10 +16,12 @@ class ApprovalConfig(AppConfig):
 
         from . import workflow
         from .jobs import run_deadlines
-        from .queries import may_download_material
+        from .queries import may_download_material, may_download_template
+        from .services import TEMPLATE_PURPOSE
 
         workflow.register_type()
         register_file_access("approval-material", may_download_material)
+        register_file_access(TEMPLATE_PURPOSE, may_download_template)
         register_periodic(
             "approval.deadlines",
             run_deadlines,

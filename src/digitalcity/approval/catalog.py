@@ -174,7 +174,7 @@ def _row(
         "result_kind": choice("办理结果", ResultKind),
         "result_name": text("结果名称"),
         "licence_prefix": text("证号前缀", required=False) or "XK",
-        "fee": text("收费", required=False) or "不收费",
+        "fee": text("收费", required=False),
     }
     lead = text("牵头部门代码")
     if lead and lead not in departments:

@@ -28,6 +28,7 @@ from .services import (
     application_apply,
     application_ask_correction,
     application_grant,
+    material_set_template,
     review_opinion,
 )
 
@@ -389,10 +390,68 @@ def _food(users: dict[str, User], subject: str) -> Application:
     )
 
 
+#: Material templates (样表) the demo attaches: (item, material) -> (file name, rows).
+TEMPLATES: dict[tuple[str, str], tuple[str, list[list[str]]]] = {
+    ("SPJY-001", "safety_rules"): (
+        "食品安全管理制度（样表）.xlsx",
+        [
+            ["制度名称", "主要内容", "责任人", "执行记录"],
+            ["从业人员健康管理制度", "每年健康检查，持证上岗", "", ""],
+            ["进货查验记录制度", "查验供货者许可证和产品合格证明", "", ""],
+            ["食品安全自查制度", "每月自查并记录", "", ""],
+        ],
+    ),
+    ("PWXK-001", "monitoring"): (
+        "自行监测方案（样表）.xlsx",
+        [
+            ["排放口编号", "监测因子", "监测频次", "监测方法"],
+            ["DW001", "化学需氧量", "每月一次", "HJ 828-2017"],
+            ["DW001", "氨氮", "每月一次", "HJ 535-2009"],
+        ],
+    ),
+}
+
+
+def _xlsx(name: str, rows: list[list[str]]) -> SimpleUploadedFile:
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # noqa: S101
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return SimpleUploadedFile(
+        name,
+        out.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def seed_templates() -> int:
+    """Attach the demo templates (样表) that are still missing, as the administrator."""
+    admin = User.objects.filter(username="admin", is_active=True).first()
+    if admin is None:
+        return 0
+    count = 0
+    for (item_code, code), (name, rows) in TEMPLATES.items():
+        material = ItemMaterial.objects.filter(
+            item__code=item_code, code=code, template__isnull=True
+        ).first()
+        if material is not None:
+            material_set_template(material=material, actor=admin, upload=_xlsx(name, rows))
+            count += 1
+    return count
+
+
 def seed_approval() -> int:
     """Seed the catalog, then (once) a few applications; returns applications created."""
     if not seed_items():
         return 0
+    seed_templates()
     if Application.objects.exists():
         return 0
     users = {

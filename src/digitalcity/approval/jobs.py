@@ -31,7 +31,14 @@ from digitalcity.cases.choices import ClockState
 from digitalcity.cases.models import Case, Clock
 
 from .models import Application
-from .services import RENEWAL_LEAD_DAYS, _guarded, _issue, _tell_applicant, task_departments
+from .services import (
+    RENEWAL_LEAD_DAYS,
+    _guarded,
+    _issue,
+    _tell_applicant,
+    stage_limit,
+    task_departments,
+)
 from .workflow import OPEN_STATES, TYPE_CODE
 
 __all__ = ["deemed_acceptances", "deemed_renewals", "run_deadlines"]
@@ -76,16 +83,26 @@ def deemed_acceptances(*, now: DateTime) -> int:
                 reason = _(
                     "受理期限内未告知补正，依《行政许可法》第三十二条，自收到申请材料之日起即为受理"
                 )
+                item = application.item
+                if item.preliminary_department_id is not None:
+                    # Art. 43: first the county department's preliminary review.
+                    transition = "deemed_accept_preliminary"
+                    data: dict[str, object] = {"departments": [item.preliminary_department_id]}
+                else:
+                    transition = "deemed_accept"
+                    data = {
+                        "departments": task_departments(item),
+                        # The item's own stage limit, as a normal acceptance gives.
+                        "task_limit": stage_limit(item),
+                    }
                 cases.case_transition(
                     case=case,
-                    transition="deemed_accept",
+                    transition=transition,
                     actor=None,
                     as_system=True,
                     # Art. 32: accepted from receipt (of the complete or corrected materials).
                     clock_start_at=received,
-                    input=_guarded(
-                        {"opinion": reason, "departments": task_departments(application.item)}
-                    ),
+                    input=_guarded({"opinion": reason, **data}),
                     reason=reason,
                 )
                 _tell_applicant(

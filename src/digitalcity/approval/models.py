@@ -53,6 +53,18 @@ class Item(AuditedMixin, TimestampedMixin, ActiveMixin, models.Model):
     co_departments = models.ManyToManyField(
         "core.Department", verbose_name=_("协办部门"), blank=True, related_name="+"
     )
+    preliminary_department = models.ForeignKey(
+        "core.Department",
+        verbose_name=_("下级初审部门"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_(
+            "依法须先经下级机关审查后报上级决定的事项（《行政许可法》第四十三条）："
+            "受理后先由该（县级）部门在 20 个工作日内初审，再进入本级审查"
+        ),
+    )
     applicant_kind = models.CharField(
         _("申请人类型"), max_length=16, choices=ApplicantKind.choices, default=ApplicantKind.ANY
     )
@@ -81,7 +93,9 @@ class Item(AuditedMixin, TimestampedMixin, ActiveMixin, models.Model):
         default="XK",
         validators=[RegexValidator(r"^[A-Z]{2,6}$", _("证号前缀须为 2 至 6 位大写字母"))],
     )
-    fee = models.CharField(_("收费"), max_length=200, default="不收费", blank=True)
+    fee = models.CharField(
+        _("收费"), max_length=200, default="", blank=True, help_text=_("留空为不收费")
+    )
     visits = models.PositiveSmallIntegerField(
         _("到现场次数"), choices=Visits.choices, default=Visits.ZERO
     )
@@ -117,6 +131,10 @@ class Item(AuditedMixin, TimestampedMixin, ActiveMixin, models.Model):
             validate_levels(self.division_levels)
         except ValidationError as exc:
             errors["division_levels"] = exc.messages
+        if self.preliminary_department_id and (
+            self.preliminary_department_id == self.lead_department_id
+        ):
+            errors["preliminary_department"] = _("下级初审部门不能是牵头部门本身")
         if errors:
             raise ValidationError(errors)
 

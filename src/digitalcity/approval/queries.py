@@ -136,3 +136,8 @@ def may_download_material(user: Any, stored: StoredFile) -> bool:
     return ApplicationMaterial.objects.filter(
         file=stored, application__in=applications_for_user(user)
     ).exists()
+
+
+def may_download_template(user: Any, stored: StoredFile) -> bool:
+    """A material template (样表) of an active item is public: anyone signed in."""
+    return ItemMaterial.objects.filter(template=stored, item__is_active=True).exists()

@@ -51,22 +51,34 @@ __all__ = [
     "handler_departments",
     "licence_deliver",
     "licence_revoke",
+    "material_set_template",
+    "preliminary_opinion",
+    "renewal_blocker",
+    "renewal_refusal",
+    "renewal_window",
     "reusable_material",
     "review_opinion",
+    "stage_limit",
     "task_departments",
 ]
 
 #: What an applicant may upload as a material (checked by content, core.files).
 MATERIAL_KINDS = ("pdf", "jpg", "png", "ofd", "docx", "xlsx")
 MATERIAL_PURPOSE = "approval-material"
+#: Blank forms and samples (样表) of a material: public, downloadable by anyone signed in.
+TEMPLATE_PURPOSE = "approval-template"
+TEMPLATE_KINDS = ("pdf", "docx", "xlsx", "ofd")
 #: Told with every refusal (Art. 38 of the Administrative Licensing Law).
 RECONSIDERATION_NOTICE = (
     "如不服本决定，可自收到本决定之日起六十日内依法申请行政复议，"
     "或者自收到本决定之日起六个月内依法向人民法院提起行政诉讼。"
 )
 _HANDLER_ROLES = (MembershipRole.WINDOW, MembershipRole.CLERK, MembershipRole.HEAD)
-#: Art. 50: a renewal must be applied for this many days before expiry to be deemed.
+#: Art. 50: a renewal must be applied for at least this many (calendar) days before
+#: expiry — the applicant's own deadline, not an agency limit, so not working days (Art. 82).
 RENEWAL_LEAD_DAYS = 30
+#: The renewal window opens this many days before expiry (the city's rule, docs/approval.md).
+RENEWAL_OPENS_DAYS = 90
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -269,6 +281,34 @@ def task_departments(item: Item) -> list[int]:
     return [item.lead_department_id, *item.co_departments.values_list("pk", flat=True)]
 
 
+# --- catalog ------------------------------------------------------------------------
+
+
+def material_set_template(
+    *, material: ItemMaterial, actor: Any, upload: File[Any] | None
+) -> ItemMaterial:
+    """Attach (or, with `upload` None, remove) the material's template file (样表):
+    checked by content (PDF, Word, Excel or OFD); by an administrator or the lead
+    department's staff. Templates are public (queries.may_download_template)."""
+    if not (is_admin(actor) or material.item.lead_department_id in handler_departments(actor)):
+        raise PermissionDenied(_("只有牵头部门工作人员或系统管理员可以维护样表"))
+    with transaction.atomic():
+        material = ItemMaterial.objects.select_for_update().get(pk=material.pk)
+        stored = None
+        if upload is not None:
+            stored = store_upload(
+                upload=upload,
+                purpose=TEMPLATE_PURPOSE,
+                allowed_kinds=TEMPLATE_KINDS,
+                actor=actor,
+                field=_("%(m)s的样表") % {"m": material.name},
+                dedup=True,
+            )
+        material.template = stored
+        material.save(update_fields=["template"])
+    return material
+
+
 # --- apply -------------------------------------------------------------------------
 
 
@@ -300,7 +340,7 @@ def application_save_draft(
             for key, value in who.items():
                 setattr(application, key, value)
         if renews is not None:
-            _check_renewal(renews, who)
+            _check_renewal(renews, who, application.pk)
         application.form_data = data
         application.save()
         _store_materials(application, actor=actor, uploads=uploads or {}, reuse=reuse)
@@ -312,13 +352,62 @@ def application_save_draft(
     return application
 
 
-def _check_renewal(licence: Licence, who: Mapping[str, Any]) -> None:
+def renewal_window(licence: Licence) -> tuple[datetime.date, datetime.date] | None:
+    """First and last day (inclusive) a renewal of `licence` may be applied for: from
+    90 days before expiry up to 30 days before (Art. 50); None without an expiry date."""
+    if licence.valid_until is None:
+        return None
+    return (
+        licence.valid_until - datetime.timedelta(days=RENEWAL_OPENS_DAYS),
+        licence.valid_until - datetime.timedelta(days=RENEWAL_LEAD_DAYS),
+    )
+
+
+def renewal_refusal(licence: Licence, today: datetime.date | None = None) -> str:
+    """Why `licence` cannot be renewed today (Chinese, for the holder); "" if it can."""
+    today = today or timezone.localdate()
+    window = renewal_window(licence)
+    if licence.status != LicenceStatus.VALID or window is None:
+        return _("只有有效且有期限的证照可以申请延续")
+    assert licence.valid_until is not None  # noqa: S101 - window is not None
+    if licence.valid_until < today:
+        return _("证照已过有效期，不能延续，请重新申请许可")
+    opens, last = window
+    if today < opens:
+        return _("延续申请自有效期届满前 90 日起受理：本证照有效期至 %(u)s，%(o)s 起可申请延续") % {
+            "u": licence.valid_until.isoformat(),
+            "o": opens.isoformat(),
+        }
+    if today > last:
+        return _(
+            "《行政许可法》第五十条：延续须在有效期届满 30 日前提出。本证照有效期至 %(u)s，"
+            "最迟应于 %(l)s 申请，现已不能延续；有效期届满后请重新申请许可"
+        ) % {"u": licence.valid_until.isoformat(), "l": last.isoformat()}
+    return ""
+
+
+def renewal_blocker(licence: Licence, *, current: int | None = None) -> str:
+    """renewal_refusal, or a renewal of it already under way; "" if one may be applied for."""
+    refusal = renewal_refusal(licence)
+    if refusal:
+        return refusal
+    pending_rows = Application.objects.filter(
+        renews=licence, case__isnull=False, case__closed_at__isnull=True
+    )
+    if current is not None:
+        pending_rows = pending_rows.exclude(pk=current)
+    pending = pending_rows.select_related("case").first()
+    if pending is not None and pending.case is not None:
+        return _("该证照已有办理中的延续申请 %(n)s") % {"n": pending.case.number}
+    return ""
+
+
+def _check_renewal(licence: Licence, who: Mapping[str, Any], current: int | None = None) -> None:
     if licence.holder_number != who["applicant_number"]:
         raise PermissionDenied(_("只有持证人可以申请延续该证照"))
-    if licence.status != LicenceStatus.VALID or licence.valid_until is None:
-        raise ValidationError({"renews": _("只有有效且有期限的证照可以申请延续")})
-    if licence.valid_until < timezone.localdate():
-        raise ValidationError({"renews": _("证照已过有效期，不能延续，请重新申请")})
+    blocker = renewal_blocker(licence, current=current)
+    if blocker:
+        raise ValidationError({"renews": blocker})
 
 
 def application_submit(*, application: Application, actor: Any) -> Application:
@@ -340,6 +429,10 @@ def application_submit(*, application: Application, actor: Any) -> Application:
             errors.update(exc.message_dict)
         for material in _missing_materials(application):
             errors[material.code] = [_("缺少必需材料：%(m)s") % {"m": material.name}]
+        # A renewal draft saved in the window may be submitted only while it is still open.
+        refusal = renewal_refusal(application.renews) if application.renews else ""
+        if refusal:
+            errors["renews"] = [refusal]
         if errors:
             raise ValidationError(errors)
         from digitalcity.core.models import Department
@@ -443,15 +536,31 @@ def application_accept(*, application: Application, actor: Any, opinion: str = "
 
 
 def _accept(application: Application, actor: Any, transition: str, opinion: str) -> None:
-    case = _move(application, transition, actor, {"opinion": opinion}, opinion)
     item = application.item
+    if item.preliminary_department_id is not None:
+        # Art. 43: the county department reviews first (20 working days, its own clock).
+        _move(
+            application,
+            "accept_preliminary",
+            actor,
+            {"opinion": opinion, "departments": [item.preliminary_department_id]},
+            opinion,
+        )
+        return
+    case = _move(application, transition, actor, {"opinion": opinion}, opinion)
     cases.task_create(
         case=case,
         spec="review",
         departments=task_departments(item),
         actor=actor,
-        limit=min(item.review_days, item.promised_days),
+        limit=stage_limit(item),
     )
+
+
+def stage_limit(item: Item) -> int:
+    """Each department's review stage (working days): the item's 审查时限, never beyond
+    its promised limit. Used by a normal and a deemed (Art. 32) acceptance alike."""
+    return min(item.review_days, item.promised_days)
 
 
 def application_ask_correction(
@@ -596,6 +705,47 @@ def review_opinion(*, application: Application, actor: Any, outcome: str, opinio
         if task is None:
             raise PermissionDenied(_("您所在部门在此申请上没有待办的审查任务"))
         return cases.task_complete(task=task, actor=actor, opinion=opinion, outcome=outcome)
+
+
+def preliminary_opinion(
+    *, application: Application, actor: Any, outcome: str, opinion: str
+) -> Application:
+    """Art. 43: the lower-level department records its preliminary review opinion (agree /
+    disagree — the deciding level decides either way) and reports the application up: the
+    preliminary clock stops, the legal and promised clocks start, the lead and
+    co-departments get their review tasks. The applicant provides nothing again."""
+    if outcome not in (TaskOutcome.AGREE, TaskOutcome.DISAGREE):
+        raise ValidationError({"outcome": _("初审结果须为“同意”或“不同意”")})
+    if not (opinion or "").strip():
+        raise ValidationError({"opinion": _("初审意见：须写明初审意见")})
+    with transaction.atomic():
+        application = _locked(application)
+        case = _case(application)
+        if case.state != "preliminary":
+            raise ValidationError({"application": _("该申请当前不在下级初审阶段")})
+        task = (
+            Task.objects.filter(case=case, spec="preliminary_review", state__in=ACTIVE_TASK_STATES)
+            .filter(department_id__in=handler_departments(actor))
+            .order_by("id")
+            .first()
+        )
+        if task is None:
+            raise PermissionDenied(_("只有下级初审部门可以提交初审意见"))
+        cases.task_complete(task=task, actor=actor, opinion=opinion, outcome=outcome)
+        label = _("同意") if outcome == TaskOutcome.AGREE else _("不同意")
+        text = _("初审意见（%(o)s）：%(t)s") % {"o": label, "t": opinion}
+        _move(
+            application,
+            "preliminary_done",
+            actor,
+            {
+                "opinion": text,
+                "departments": task_departments(application.item),
+                "task_limit": stage_limit(application.item),
+            },
+            text,
+        )
+    return application
 
 
 def application_pause(

@@ -30,7 +30,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from digitalcity.cases.choices import EventKind, SignalKind
 from digitalcity.cases.models import Event, Signal
@@ -51,17 +51,18 @@ __all__ = [
     "statistics",
 ]
 
-GRADE_FORMULA = _l(
+GRADE_FORMULA = gettext_lazy(
     "得分 = 100 − 2×预警数 − 5×黄牌数 − 10×红牌数（不低于 0）；"
     "≥95 优秀，≥85 良好，≥70 合格，其余不合格"
 )
 _PENALTY = {SupervisionLevel.WARNING: 2, SupervisionLevel.YELLOW: 5, SupervisionLevel.RED: 10}
 _CLOCK_RULES = {
-    "acceptance": _l("逾期未受理"),
-    "stage": _l("审查环节超时"),
-    "promised": _l("超过承诺时限"),
-    "legal": _l("超过法定时限"),
-    "delivery": _l("证照送达超期"),
+    "acceptance": gettext_lazy("逾期未受理"),
+    "stage": gettext_lazy("审查环节超时"),
+    "preliminary": gettext_lazy("下级初审超时"),
+    "promised": gettext_lazy("超过承诺时限"),
+    "legal": gettext_lazy("超过法定时限"),
+    "delivery": gettext_lazy("证照送达超期"),
 }
 _SIGNAL_LEVEL = {
     SignalKind.PROMPT: SupervisionLevel.WARNING,
@@ -121,9 +122,12 @@ def findings(
         "case__number",
         "department_id",
         "case__department_id",
+        "case__approval__item__preliminary_department_id",
         "at",
     )
-    for kind, code, case_id, number, dept, lead, at in signals:
+    for kind, code, case_id, number, dept, lead, county, at in signals:
+        if code == "preliminary" and county:
+            dept = county  # Art. 43: the preliminary review is the county department's
         found.append(
             Finding(
                 rule=str(_CLOCK_RULES.get(code, code)),
@@ -146,7 +150,12 @@ def findings(
             continue
         found.append(
             Finding(
-                str(_l("未网上办理")), SupervisionLevel.WARNING, case_id, number, dept, submitted
+                str(gettext_lazy("未网上办理")),
+                SupervisionLevel.WARNING,
+                case_id,
+                number,
+                dept,
+                submitted,
             )
         )
     corrections: dict[int, list[Any]] = defaultdict(list)
@@ -162,7 +171,14 @@ def findings(
         for number, dept, at in rows[1:]:
             if lo <= at < hi:
                 found.append(
-                    Finding(str(_l("多次补正")), SupervisionLevel.YELLOW, case_id, number, dept, at)
+                    Finding(
+                        str(gettext_lazy("多次补正")),
+                        SupervisionLevel.YELLOW,
+                        case_id,
+                        number,
+                        dept,
+                        at,
+                    )
                 )
     if department is not None:
         found = [f for f in found if f.department_id == department.pk]
@@ -171,12 +187,12 @@ def findings(
 
 def grade(score: int) -> str:
     if score >= 95:
-        return str(_l("优秀"))
+        return str(gettext_lazy("优秀"))
     if score >= 85:
-        return str(_l("良好"))
+        return str(gettext_lazy("良好"))
     if score >= 70:
-        return str(_l("合格"))
-    return str(_l("不合格"))
+        return str(gettext_lazy("合格"))
+    return str(gettext_lazy("不合格"))
 
 
 @dataclass
@@ -317,7 +333,7 @@ def statistics(
 
     def division_key(item: Item) -> tuple[str, str]:
         div = item.lead_department.division
-        return (div.code, div.name) if div else ("", str(_l("未设区划")))
+        return (div.code, div.name) if div else ("", str(gettext_lazy("未设区划")))
 
     _catalog(rows, dept_key if by == "department" else division_key, items)
 
@@ -356,7 +372,7 @@ def statistics(
         key, label = (
             (code, short or name)
             if by == "department"
-            else (div_code or "", div_name or str(_l("未设区划")))
+            else (div_code or "", div_name or str(gettext_lazy("未设区划")))
         )
         row = rows.setdefault(key, Figures(key=key, label=label))
         row.decided += 1
@@ -375,7 +391,7 @@ def statistics(
 
 
 def totals(rows: list[Figures]) -> Figures:
-    total = Figures(key="", label=str(_l("合计")))
+    total = Figures(key="", label=str(gettext_lazy("合计")))
     for row in rows:
         for name in (
             "items",

@@ -99,7 +99,7 @@ def enterprise_items(request: HttpRequest) -> HttpResponse:
 def _item(code: str) -> Item:
     item = (
         Item.objects.filter(code=code, is_active=True)
-        .select_related("lead_department")
+        .select_related("lead_department", "preliminary_department")
         .annotate(co_count=Count("co_departments"))
         .first()
     )
@@ -144,16 +144,18 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
         if not draft.is_draft or draft.created_by_id != user.pk:
             raise Http404(_("草稿不存在"))
     renews: Licence | None = None
+    errors: list[str] = []
     if request.GET.get("renews") or request.POST.get("renews"):
         renews = queries.get_licence_for_user(
             user, request.GET.get("renews") or request.POST.get("renews")
         )
+        if request.method != "POST" and (blocker := services.renewal_blocker(renews)):
+            errors.append(blocker)  # told up front; the service refuses a submission too
     form = build_form(item.form_spec, request.POST or None, prefix="f")
     if draft is not None and not request.POST:
         form = build_form(item.form_spec, None, prefix="f")
         form.initial = dict(draft.form_data)
     behalf = OnBehalfForm(request.POST or None, prefix="a") if staff else None
-    errors: list[str] = []
     failed = False
     if request.method == "POST":
         raw = {name: request.POST.get(f"f-{name}", "") for name in form.fields}
@@ -287,6 +289,15 @@ def _render_mine(
         else []
     )
     licence = Licence.objects.filter(application=application).first() or application.renews
+    # Art. 50: the renew button only inside the window; otherwise the holder is told why.
+    renewal = ""
+    if (
+        licence is not None
+        and licence.valid_until is not None
+        and licence.status == LicenceStatus.VALID
+        and licence.holder_id == request.user.pk
+    ):
+        renewal = services.renewal_blocker(licence) or "open"
     return render(
         request,
         "approval/my_application.html",
@@ -297,6 +308,7 @@ def _render_mine(
             "timeline": _timeline(ct, detail.timeline if detail else []),
             "promised": clocks[0] if clocks else None,
             "licence": licence,
+            "renewal": renewal,
             "errors": errors or [],
             "can_withdraw": application.case is not None
             and application.case.state in ("submitted", "pre_correction", "correction")
@@ -482,9 +494,10 @@ def _handle_context(user: User, application: Application) -> dict[str, Any]:
             and bool(services.handler_departments(user) & {t.department_id for t in detail.tasks})
         ),
         "can_review": my_task is not None and state == "reviewing",
+        "can_preliminary": my_task is not None and state == "preliminary",
         "can_pause": state in ("reviewing", "deciding"),
         "can_resume": state in PAUSE_STATES,
-        "can_extend": state not in ("submitted", "pre_correction")
+        "can_extend": state not in ("submitted", "pre_correction", "preliminary")
         and not application.case.closed_at
         and state != "granted",
         "can_decide": lead and state == "deciding",
@@ -496,6 +509,7 @@ def _handle_context(user: User, application: Application) -> dict[str, Any]:
 _FORMS: dict[str, Any] = {
     "accept": OpinionForm,
     "review": ReviewForm,
+    "preliminary": ReviewForm,
     "pause": PauseForm,
     "resume": ReasonForm,
     "extend": ReasonForm,
@@ -575,6 +589,11 @@ def _do(action: str, a: Application, user: User, form: Any, data: dict[str, Any]
             application=a, actor=user, outcome=data["outcome"], opinion=data["opinion"]
         )
         return _("审查意见已提交")
+    if action == "preliminary":
+        services.preliminary_opinion(
+            application=a, actor=user, outcome=data["outcome"], opinion=data["opinion"]
+        )
+        return _("初审意见已提交，已报送审查")
     if action == "pause":
         services.application_pause(
             application=a, actor=user, kind=data["kind"], reason=data["reason"]

@@ -11,6 +11,9 @@ Clocks (all working days, docs/approval.md "Time limits"):
 * `promised` — the item's promised limit, shown to the applicant; prompt one day before.
 * `delivery` — Art. 44: the licence delivered within 10 days of the decision.
 * `stage` — each department's review task.
+* `preliminary` — Art. 43: 20 days for the lower-level (county) department's preliminary
+  review of an item that has one (`Item.preliminary_department`); from acceptance to its
+  opinion. The legal and promised clocks (the deciding level's own) start after it.
 
 States `correction` and the Art. 45 states (hearing, inspection, testing, expert review,
 public notice) pause every clock. Business transitions are guarded by the hook point
@@ -24,7 +27,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from digitalcity.cases import hooks
 from digitalcity.cases.choices import ClockUnit, JoinRule, TaskKind, TaskOutcome
@@ -52,7 +55,15 @@ _GUARD_POINT = "approval"
 _STAFF = ("window", "clerk", "head")
 _DECIDERS = ("clerk", "head")
 PAUSE_STATES = tuple(kind.value for kind in PauseKind)
-OPEN_STATES = ("submitted", "pre_correction", "reviewing", "correction", "deciding", *PAUSE_STATES)
+OPEN_STATES = (
+    "submitted",
+    "pre_correction",
+    "preliminary",
+    "reviewing",
+    "correction",
+    "deciding",
+    *PAUSE_STATES,
+)
 
 
 def guard(
@@ -76,24 +87,25 @@ def build_type() -> CaseType:
     return CaseType(
         code=TYPE_CODE,
         prefix="SP",
-        name=_l("行政许可"),
+        name=gettext_lazy("行政许可"),
         states=[
-            State("submitted", _l("待受理"), initial=True),
-            State("pre_correction", _l("待补正（受理前）")),
-            State("reviewing", _l("审查中")),
-            State("correction", _l("补正中"), pauses=(ALL_CLOCKS,)),
+            State("submitted", gettext_lazy("待受理"), initial=True),
+            State("pre_correction", gettext_lazy("待补正（受理前）")),
+            State("preliminary", gettext_lazy("下级初审")),
+            State("reviewing", gettext_lazy("审查中")),
+            State("correction", gettext_lazy("补正中"), pauses=(ALL_CLOCKS,)),
             *pauses,
-            State("deciding", _l("待决定")),
-            State("granted", _l("准予许可，待送达")),
-            State("delivered", _l("已办结"), final=True),
-            State("refused", _l("不予许可"), final=True),
-            State("rejected", _l("不予受理"), final=True),
-            State("withdrawn", _l("已撤回"), final=True),
+            State("deciding", gettext_lazy("待决定")),
+            State("granted", gettext_lazy("准予许可，待送达")),
+            State("delivered", gettext_lazy("已办结"), final=True),
+            State("refused", gettext_lazy("不予许可"), final=True),
+            State("rejected", gettext_lazy("不予受理"), final=True),
+            State("withdrawn", gettext_lazy("已撤回"), final=True),
         ],
         transitions=[
             _t(
                 "accept",
-                _l("受理"),
+                gettext_lazy("受理"),
                 ("submitted",),
                 "reviewing",
                 roles=_STAFF,
@@ -109,7 +121,7 @@ def build_type() -> CaseType:
             # review tasks come with it (input "departments": the lead and co-departments).
             _t(
                 "deemed_accept",
-                _l("视为受理"),
+                gettext_lazy("视为受理"),
                 ("submitted",),
                 "reviewing",
                 system=True,
@@ -119,9 +131,51 @@ def build_type() -> CaseType:
                 stops=("acceptance",),
                 creates=("review",),
             ),
+            # Art. 43: items with a lower-level preliminary review go there first; the
+            # county department's task comes with it (input "departments").
+            _t(
+                "accept_preliminary",
+                gettext_lazy("受理（转下级初审）"),
+                ("submitted",),
+                "preliminary",
+                roles=_STAFF,
+                lead_only=True,
+                requires=("opinion",),
+                checks=(ACCEPT_POINT,),
+                public=True,
+                starts=("preliminary",),
+                stops=("acceptance",),
+                creates=("preliminary_review",),
+            ),
+            _t(
+                "deemed_accept_preliminary",
+                gettext_lazy("视为受理（转下级初审）"),
+                ("submitted",),
+                "preliminary",
+                system=True,
+                checks=(ACCEPT_POINT,),
+                public=True,
+                starts=("preliminary",),
+                stops=("acceptance",),
+                creates=("preliminary_review",),
+            ),
+            # The county department's opinion is in: the deciding level's review begins
+            # (its own legal and promised limits start now) with the review tasks.
+            _t(
+                "preliminary_done",
+                gettext_lazy("初审完毕，报送审查"),
+                ("preliminary",),
+                "reviewing",
+                roles=_STAFF,
+                requires=("opinion",),
+                public=True,
+                starts=("legal", "promised"),
+                stops=("preliminary",),
+                creates=("review",),
+            ),
             _t(
                 "ask_correction_pre",
-                _l("一次性告知补正"),
+                gettext_lazy("一次性告知补正"),
                 ("submitted",),
                 "pre_correction",
                 roles=_STAFF,
@@ -132,7 +186,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "correct_pre",
-                _l("提交补正材料"),
+                gettext_lazy("提交补正材料"),
                 ("pre_correction",),
                 "submitted",
                 roles=("applicant", "window"),
@@ -141,7 +195,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "reject",
-                _l("不予受理"),
+                gettext_lazy("不予受理"),
                 ("submitted", "pre_correction"),
                 "rejected",
                 roles=_STAFF,
@@ -151,7 +205,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "ask_correction",
-                _l("要求补正"),
+                gettext_lazy("要求补正"),
                 ("reviewing",),
                 "correction",
                 roles=_STAFF,
@@ -160,7 +214,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "correct",
-                _l("提交补正材料"),
+                gettext_lazy("提交补正材料"),
                 ("correction",),
                 "reviewing",
                 roles=("applicant", "window"),
@@ -180,7 +234,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "resume_review",
-                _l("恢复审查"),
+                gettext_lazy("恢复审查"),
                 PAUSE_STATES,
                 "reviewing",
                 roles=_DECIDERS,
@@ -189,7 +243,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "resume_decide",
-                _l("恢复决定"),
+                gettext_lazy("恢复决定"),
                 PAUSE_STATES,
                 "deciding",
                 roles=_DECIDERS,
@@ -197,11 +251,15 @@ def build_type() -> CaseType:
                 public=True,
             ),
             Transition(
-                "reviewed", _l("审查完毕"), source=("reviewing",), target="deciding", system=True
+                "reviewed",
+                gettext_lazy("审查完毕"),
+                source=("reviewing",),
+                target="deciding",
+                system=True,
             ),
             _t(
                 "grant",
-                _l("准予许可"),
+                gettext_lazy("准予许可"),
                 ("deciding",),
                 "granted",
                 roles=_DECIDERS,
@@ -213,7 +271,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "refuse",
-                _l("不予许可"),
+                gettext_lazy("不予许可"),
                 ("deciding",),
                 "refused",
                 roles=_DECIDERS,
@@ -223,7 +281,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "deliver",
-                _l("送达证照"),
+                gettext_lazy("送达证照"),
                 ("granted",),
                 "delivered",
                 roles=("applicant", "window", "clerk", "head"),
@@ -232,7 +290,7 @@ def build_type() -> CaseType:
             # Art. 50: a renewal not decided before the licence expires is deemed granted.
             _t(
                 "deemed_renew",
-                _l("视为准予延续"),
+                gettext_lazy("视为准予延续"),
                 OPEN_STATES,
                 "delivered",
                 system=True,
@@ -240,7 +298,7 @@ def build_type() -> CaseType:
             ),
             _t(
                 "withdraw",
-                _l("撤回申请"),
+                gettext_lazy("撤回申请"),
                 ("submitted", "pre_correction", "correction"),
                 "withdrawn",
                 roles=("applicant",),
@@ -250,7 +308,7 @@ def build_type() -> CaseType:
         clocks=[
             ClockSpec(
                 "acceptance",
-                _l("受理时限"),
+                gettext_lazy("受理时限"),
                 unit=ClockUnit.WORKDAYS,
                 limit=5,
                 prompt_before=1,
@@ -258,7 +316,7 @@ def build_type() -> CaseType:
             ),
             ClockSpec(
                 "legal",
-                _l("法定时限"),
+                gettext_lazy("法定时限"),
                 unit=ClockUnit.WORKDAYS,
                 limit=20,
                 prompt_before=1,
@@ -267,15 +325,24 @@ def build_type() -> CaseType:
             ),
             ClockSpec(
                 "promised",
-                _l("承诺时限"),
+                gettext_lazy("承诺时限"),
                 unit=ClockUnit.WORKDAYS,
                 limit=20,
                 prompt_before=1,
                 extendable=False,
             ),
             ClockSpec(
+                "preliminary",
+                gettext_lazy("初审时限"),
+                unit=ClockUnit.WORKDAYS,
+                limit=20,
+                prompt_before=1,
+                red_after=5,
+                extendable=False,
+            ),
+            ClockSpec(
                 "delivery",
-                _l("送达时限"),
+                gettext_lazy("送达时限"),
                 unit=ClockUnit.WORKDAYS,
                 limit=10,
                 prompt_before=1,
@@ -286,13 +353,20 @@ def build_type() -> CaseType:
         starts_on_open=("acceptance",),
         tasks=[
             TaskSpec(
+                "preliminary_review",
+                gettext_lazy("下级初审"),
+                kind=TaskKind.REVIEW,
+                join=JoinRule.ALL,
+                outcomes=(TaskOutcome.AGREE, TaskOutcome.DISAGREE),
+            ),
+            TaskSpec(
                 "review",
-                _l("部门审查"),
+                gettext_lazy("部门审查"),
                 kind=TaskKind.REVIEW,
                 join=JoinRule.ALL,
                 clock=ClockSpec(
                     "stage",
-                    _l("审查环节时限"),
+                    gettext_lazy("审查环节时限"),
                     limit=5,
                     prompt_before=1,
                     red_after=3,

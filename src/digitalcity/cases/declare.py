@@ -160,6 +160,9 @@ class CaseType:
     reopen_limit: int = 1
     #: How long a one-time rating link stays valid, in calendar days.
     rating_link_days: int = 7
+    #: Gap-free numbers (a locked counter row, decision 0011) for statutory registers;
+    #: False for mere references (a 12345 order): a PostgreSQL sequence, no lock to COMMIT.
+    gap_free_numbers: bool = True
 
     def __post_init__(self) -> None:
         for name in ("states", "transitions", "clocks", "tasks", "starts_on_open"):

@@ -87,6 +87,13 @@ WORKBENCH_MODULES: tuple[WorkbenchModule, ...] = (
         frozenset({MembershipRole.SUPERVISOR}),
     ),
     WorkbenchModule(
+        "approval_supervision",
+        _("电子监察"),
+        "approval:supervision",
+        # approval.views._supervisor_or_head: supervisors, department heads, admins.
+        frozenset({MembershipRole.SUPERVISOR, MembershipRole.HEAD}),
+    ),
+    WorkbenchModule(
         "exchange", _("数据交换"), "exchange:workbench", frozenset({MembershipRole.DATA_OFFICER})
     ),
     WorkbenchModule(

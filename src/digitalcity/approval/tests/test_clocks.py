@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
 
 from digitalcity.cases.choices import ClockState
 from digitalcity.cases.models import Clock, Event
@@ -136,6 +137,24 @@ def test_art_32_no_correction_notice_in_five_days_means_accepted(world: World) -
     assert Event.objects.filter(case=application.case, transition="deemed_accept").count() == 1
 
 
+def test_a_deemed_acceptance_gives_review_tasks_the_items_stage_limit(world: World) -> None:
+    w = world
+    w.item.review_days = 8
+    w.item.save()
+    with time_machine.travel(at(2026, 9, 18, 10), tick=False):  # Friday
+        application = application_apply(
+            item=w.item, actor=w.p.citizen, form_data=FORM_DATA, uploads=uploads()
+        )
+    with time_machine.travel(at(2026, 9, 25, 1), tick=False):  # Mid-autumn, a day off
+        assert run_deadlines() == 1
+    stages = Clock.objects.filter(case=application.case, code="stage")
+    assert stages.count() == 2
+    assert {c.limit for c in stages} == {8}
+    # 8 working days from the sweep (Fri 09-25, off): 09-28, 29, 30, 10-08, 09,
+    # Saturday 10-10 (make-up), 10-12, 10-13.
+    assert {_day(c) for c in stages} == {"2026-10-13 23:59:59"}
+
+
 def test_a_correction_notice_in_time_prevents_the_deemed_acceptance(world: World) -> None:
     from ..services import application_ask_correction
 
@@ -194,13 +213,17 @@ def test_art_50_a_renewal_undecided_at_expiry_is_deemed_granted(world: World) ->
     assert "第五十条" in Event.objects.get(case=renewal.case, transition="deemed_renew").reason
 
 
-def test_a_renewal_applied_for_late_is_not_deemed_granted(world: World) -> None:
+def test_a_renewal_is_taken_only_from_90_to_30_days_before_expiry(
+    world: World, client: Client
+) -> None:
+    """Art. 50: at least 30 days before expiry; the window opens 90 days before (city rule).
+    Expiry 2026-11-30: the window is 2026-09-01 to 2026-10-31 (calendar days, inclusive)."""
     import datetime
 
     from ..services import application_grant, review_opinion
 
     w = world
-    with time_machine.travel(at(2026, 9, 7, 10), tick=False):
+    with time_machine.travel(at(2026, 8, 3, 10), tick=False):
         first = application_apply(
             item=w.item, actor=w.p.citizen, form_data=FORM_DATA, uploads=uploads()
         )
@@ -210,7 +233,11 @@ def test_a_renewal_applied_for_late_is_not_deemed_granted(world: World) -> None:
         licence = application_grant(application=first, actor=w.head_a, opinion="准予")
     licence.valid_until = datetime.date(2026, 11, 30)
     licence.save()
-    with time_machine.travel(at(2026, 11, 2, 10), tick=False):  # 28 days before expiry
+    client.force_login(w.p.citizen)
+    page = f"/approval/my/{first.pk}/"
+    renew = f"?renews={licence.pk}"
+
+    def attempt() -> None:
         application_apply(
             item=w.item,
             actor=w.p.citizen,
@@ -218,8 +245,36 @@ def test_a_renewal_applied_for_late_is_not_deemed_granted(world: World) -> None:
             reuse=["id_card", "floor_plan"],
             renews=licence,
         )
-    with time_machine.travel(at(2026, 12, 1, 1), tick=False):
-        assert run_deadlines() == 0
-    licence.refresh_from_db()
-    assert not licence.deemed_renewal
-    assert licence.valid_until == datetime.date(2026, 11, 30)
+
+    with time_machine.travel(at(2026, 8, 31, 10), tick=False):  # 91 days before: too early
+        with pytest.raises(ValidationError) as info:
+            attempt()
+        assert "2026-09-01 起可申请延续" in str(info.value)
+        html = client.get(page).content.decode()
+        assert renew not in html
+        assert "2026-09-01 起可申请延续" in html
+    with time_machine.travel(at(2026, 11, 1, 10), tick=False):  # 29 days before: too late
+        with pytest.raises(ValidationError) as info:
+            attempt()
+        assert "第五十条" in str(info.value)
+        assert "最迟应于 2026-10-31 申请" in str(info.value)
+        html = client.get(page).content.decode()
+        assert renew not in html
+        assert "最迟应于 2026-10-31 申请" in html
+        # The apply page says so before anything is typed in.
+        assert (
+            "最迟应于 2026-10-31"
+            in client.get(f"/approval/items/{w.item.code}/apply/{renew}").content.decode()
+        )
+    assert Application.objects.filter(renews=licence).count() == 0
+    with time_machine.travel(at(2026, 10, 31, 10), tick=False):  # the last day
+        assert renew in client.get(page).content.decode()
+        attempt()
+        # One renewal at a time: the button gives way to the pending application.
+        html = client.get(page).content.decode()
+        assert renew not in html
+        assert "已有办理中的延续申请" in html
+        with pytest.raises(ValidationError) as info:
+            attempt()
+        assert "已有办理中的延续申请" in str(info.value)
+    assert Application.objects.filter(renews=licence).count() == 1

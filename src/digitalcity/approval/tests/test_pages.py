@@ -310,3 +310,17 @@ def test_materials_download_only_within_the_applications_scope(
     assert client.get(f"/approval/files/{stored.pk}/").status_code == 404
     client.force_login(world.p.citizen)
     assert client.get(f"/approval/files/{stored.pk}/").status_code == 404
+
+
+def test_heads_and_supervisors_reach_the_supervision_page_from_the_workbench(
+    world: World, client: Client
+) -> None:
+    link = 'href="/approval/supervision/"'
+    for who in (world.head_a, world.p.supervisor):
+        client.force_login(who)
+        assert link in client.get("/workbench/").content.decode()
+        assert client.get("/approval/supervision/").status_code == 200
+    # A clerk has neither the link nor the page.
+    client.force_login(world.p.clerk_a)
+    assert link not in client.get("/workbench/").content.decode()
+    assert client.get("/approval/supervision/").status_code == 403

@@ -24,7 +24,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.expressions import Col
 
-__all__ = ["Table"]
+__all__ = ["Table", "scalar_rows"]
 
 M = TypeVar("M", bound=Model)
 
@@ -140,6 +140,8 @@ class Table(Generic[M]):
     ) -> list[tuple[M, tuple[Any, ...]]]:
         """Rows matching `where`, each with the values of the `extra` SQL expressions.
 
+        `params` bind the placeholders in the order of the text: the `extra` expressions'
+        first, then `where`'s.
         `lock` takes the rows' locks (FOR UPDATE) where the database has row locks; SQLite's
         IMMEDIATE transaction already holds the write lock of the whole database.
         """
@@ -201,7 +203,7 @@ class Table(Generic[M]):
             return
         tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else f" RETURNING {c.pk_column}"
         fields = c.inserted
-        names = ", ".join(c.quote(_column(f)) for f, _plain in fields)
+        names = ", ".join(c.quote(_column(f)) for f, _kind in fields)
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         per_statement = max(1, _MAX_PARAMS // len(fields))
         with connection.cursor() as cursor:
@@ -234,7 +236,7 @@ class Table(Generic[M]):
         statement = c.updates.get(key)
         if statement is None:
             chosen = [(field, _plain(field)) for field in (_field(self.model, n) for n in key)]
-            assignments = ", ".join(f"{c.quote(_column(f))} = %s" for f, _plain in chosen)
+            assignments = ", ".join(f"{c.quote(_column(f))} = %s" for f, _kind in chosen)
             sql = f"UPDATE {c.table} SET {assignments} WHERE {c.pk_column} = %s"  # noqa: S608
             statement = c.updates[key] = (sql, chosen)
         sql, chosen = statement

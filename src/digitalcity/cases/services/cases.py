@@ -159,7 +159,9 @@ def case_open(
         # gap-free), so other openings with this prefix wait only for the inserts below and
         # the commit, not for the checks, calendar reads and clock arithmetic above. The
         # rows built above take the case's key when they are inserted.
-        case.number = next_number(ct.prefix, year=timezone.localdate(now).year)
+        case.number = next_number(
+            ct.prefix, year=timezone.localdate(now).year, gap_free=ct.gap_free_numbers
+        )
         CASES.insert([case])
         CASE_DEPARTMENTS.insert(involved)
         run.finish()
@@ -189,7 +191,8 @@ def fire_transition(
     4. state change and its event (first on the timeline, its consequences follow);
     5. reopening (from a final state); 6. clocks stop, then start; 7. closing (final
     target: active tasks cancelled, every clock stopped); 8. clocks pause or resume for
-    the new state; 9. tasks the transition creates.
+    the new state; 9. tasks the transition creates (one per `input["departments"]`, else
+    per involved department; `input["task_limit"]` overrides their clock's limit).
     """
     case, ct = run.case, run.type
     if case.state not in transition.source:
@@ -202,6 +205,9 @@ def fire_transition(
     missing = _missing_input(transition, data)
     if missing:
         raise ValidationError(missing)
+    task_limit = data.get("task_limit")
+    if task_limit is not None:
+        check_limit(task_limit, "task_limit")
     hooks.run_checks(case=case, transition=transition, actor=run.actor, input=dict(data))
     from_state, case.state = case.state, transition.target
     target = ct.state(transition.target)
@@ -241,7 +247,12 @@ def fire_transition(
     CASES.update(case, fields)
     for code in transition.creates:
         departments = data.get("departments") or sorted(run.involved())
-        create_tasks(run, ct.task(code), [int(getattr(d, "pk", d)) for d in departments])
+        create_tasks(
+            run,
+            ct.task(code),
+            [int(getattr(d, "pk", d)) for d in departments],
+            limit=task_limit,
+        )
 
 
 def _jsonable(value: Any) -> bool:

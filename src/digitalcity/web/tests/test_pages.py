@@ -74,7 +74,7 @@ def test_workbench_shows_a_clerk_their_name_department_and_empty_task_list(
 def test_workbench_modules_follow_the_role(client: Client, personas: Personas) -> None:
     client.force_login(personas.supervisor)
     html = client.get(reverse("web:workbench")).content.decode()
-    assert _modules(html) == ["我的待办", "督办"]
+    assert _modules(html) == ["我的待办", "督办", "电子监察"]
 
 
 def test_workbench_links_the_admin_to_system_management(client: Client, personas: Personas) -> None:
@@ -82,7 +82,7 @@ def test_workbench_links_the_admin_to_system_management(client: Client, personas
     html = client.get(reverse("web:workbench")).content.decode()
     assert f'href="{reverse("admin:index")}"' in html
     assert _modules(html) == [
-        "我的待办", "审批", "12345工单", "督办", "数据交换", "基础数据", "系统管理"
+        "我的待办", "审批", "12345工单", "督办", "电子监察", "数据交换", "基础数据", "系统管理"
     ]  # fmt: skip
 
 
