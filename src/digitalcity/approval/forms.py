@@ -119,11 +119,16 @@ class CatalogImportForm(forms.Form):
 
 
 class PeriodForm(forms.Form):
+    # <input type="date"> takes only ISO dates; the locale's 2026/10/01 leaves it blank.
     start = forms.DateField(
-        label=_("开始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("开始日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     end = forms.DateField(
-        label=_("结束日期（不含）"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("结束日期（不含）"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     by = forms.ChoiceField(
         label=_("统计维度"),

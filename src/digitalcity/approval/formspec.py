@@ -105,7 +105,9 @@ def _field(spec: dict[str, Any]) -> forms.Field:
     if kind == FieldType.INTEGER:
         return forms.IntegerField(**common)
     if kind == FieldType.DATE:
-        return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
+        return forms.DateField(
+            widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **common
+        )
     if kind == FieldType.CHOICE:
         choices = [("", "——")] + [(c, c) for c in spec["choices"]]
         return forms.ChoiceField(choices=choices, **common)

@@ -35,6 +35,7 @@ from .workflow import GUARD_KEY, PAUSE_STATES
 __all__ = [
     "MATERIAL_KINDS",
     "RECONSIDERATION_NOTICE",
+    "applicant_refusal",
     "application_accept",
     "application_apply",
     "application_ask_correction",
@@ -151,6 +152,27 @@ def _check_kind(item: Item, kind: str) -> None:
                 }
             }
         )
+
+
+def applicant_refusal(item: Item, actor: Any) -> str:
+    """Why a signed-in citizen or enterprise cannot apply for `item` online (Chinese, shown
+    before they fill anything in); "" if they can, or for staff (decided on submission)."""
+    kinds: dict[str, str] = {
+        AccountKind.CITIZEN: ApplicantKind.CITIZEN,
+        AccountKind.LEGAL_PERSON: ApplicantKind.LEGAL_PERSON,
+    }
+    kind = kinds.get(str(getattr(actor, "kind", "")))
+    if kind is None:
+        return ""
+    if item.applicant_kind != ApplicantKind.ANY and kind != item.applicant_kind:
+        return _("“%(item)s”只受理%(want)s申请，您当前登录的是%(got)s账户") % {
+            "item": item.name,
+            "want": ApplicantKind(item.applicant_kind).label,
+            "got": ApplicantKind(kind).label,
+        }
+    if not item.online:
+        return _("“%(i)s”暂不支持网上申请，请到窗口办理") % {"i": item.name}
+    return ""
 
 
 def _applicant(*, item: Item, actor: Any, on_behalf: Mapping[str, str] | None) -> dict[str, Any]:

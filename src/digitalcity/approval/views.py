@@ -28,7 +28,7 @@ from digitalcity.cases.declare import get_type
 from digitalcity.cases.queries import case_detail
 from digitalcity.core.files import can_download
 from digitalcity.core.imports import ImportRefused, error_report_xlsx
-from digitalcity.core.models import MembershipRole, StoredFile
+from digitalcity.core.models import Membership, MembershipRole, StoredFile
 from digitalcity.identity.models import AccountKind, User
 from digitalcity.identity.permissions import has_role, is_admin, is_supervisor
 
@@ -110,11 +110,15 @@ def _item(code: str) -> Item:
 
 def item_page(request: HttpRequest, code: str) -> HttpResponse:
     item = _item(code)
+    refusal = (
+        services.applicant_refusal(item, request.user) if request.user.is_authenticated else ""
+    )
     return render(
         request,
         "approval/item.html",
         {
             "item": item,
+            "refusal": refusal,
             "materials": list(item.materials.all()),
             "co_departments": list(item.co_departments.all()),
             "fields": item.form_spec,
@@ -145,6 +149,14 @@ def apply(request: HttpRequest, code: str) -> HttpResponse:
             raise Http404(_("草稿不存在"))
     renews: Licence | None = None
     errors: list[str] = []
+    if refusal := services.applicant_refusal(item, user):
+        # A citizen on an enterprise item (or the reverse): say so before any typing.
+        return render(
+            request,
+            "approval/apply.html",
+            {"item": item, "errors": [refusal], "blocked": True},
+            status=403 if request.method == "POST" else 200,
+        )
     if request.GET.get("renews") or request.POST.get("renews"):
         renews = queries.get_licence_for_user(
             user, request.GET.get("renews") or request.POST.get("renews")
@@ -479,12 +491,36 @@ def _handle_context(user: User, application: Application) -> dict[str, Any]:
         ),
         None,
     )
+    # Offer only what the engine lets this user do (window staff accept and correct;
+    # clerks and heads pause, decide; heads extend), not forms that end in a refusal.
+    roles = set(
+        Membership.objects.filter(
+            user=user, is_active=True, department__is_active=True
+        ).values_list("department_id", "role")
+    )
+    involved = {t.department_id for t in detail.tasks} | {application.item.lead_department_id}
+    admin = is_admin(user)
+    decider = admin or any(
+        d in involved and r in (MembershipRole.CLERK, MembershipRole.HEAD) for d, r in roles
+    )
+    lead_decider = admin or any(
+        d == application.item.lead_department_id
+        and r in (MembershipRole.CLERK, MembershipRole.HEAD)
+        for d, r in roles
+    )
+    head = admin or any(d in involved and r == MembershipRole.HEAD for d, r in roles)
+    preliminary = application.item.preliminary_department_id is not None
     return {
         "a": application,
         "detail": detail,
         "state": ct.state(state).label,
         "timeline": _timeline(ct, detail.timeline),
-        "case_clocks": [c for c in detail.clocks if c.clock.task_id is None],
+        # The Art. 43 clock only for items with a preliminary review.
+        "case_clocks": [
+            c
+            for c in detail.clocks
+            if c.clock.task_id is None and (preliminary or c.clock.code != "preliminary")
+        ],
         "stage_clocks": {c.clock.task_id: c for c in detail.clocks if c.clock.task_id},
         "materials": {m.material_id: m for m in application.materials.all()},
         "can_accept": lead and state == "submitted",
@@ -495,12 +531,13 @@ def _handle_context(user: User, application: Application) -> dict[str, Any]:
         ),
         "can_review": my_task is not None and state == "reviewing",
         "can_preliminary": my_task is not None and state == "preliminary",
-        "can_pause": state in ("reviewing", "deciding"),
-        "can_resume": state in PAUSE_STATES,
-        "can_extend": state not in ("submitted", "pre_correction", "preliminary")
+        "can_pause": decider and state in ("reviewing", "deciding"),
+        "can_resume": decider and state in PAUSE_STATES,
+        "can_extend": head
+        and state not in ("submitted", "pre_correction", "preliminary")
         and not application.case.closed_at
         and state != "granted",
-        "can_decide": lead and state == "deciding",
+        "can_decide": lead_decider and state == "deciding",
         "can_deliver": state == "granted",
         "is_lead": lead,
     }

@@ -324,3 +324,59 @@ def test_heads_and_supervisors_reach_the_supervision_page_from_the_workbench(
     client.force_login(world.p.clerk_a)
     assert link not in client.get("/workbench/").content.decode()
     assert client.get("/approval/supervision/").status_code == 403
+
+
+def test_the_handle_page_offers_only_what_the_user_may_do(world: World, client: Client) -> None:
+    """Window staff accept and correct; clerks and heads decide and pause; heads extend.
+    The Art. 43 clock is not shown for an item without a preliminary review."""
+    application = application_apply(
+        item=world.item, actor=world.p.citizen, form_data=FORM_DATA, uploads=uploads()
+    )
+    application_accept(application=application, actor=world.window_a)
+    for clerk in (world.p.clerk_a, world.p.clerk_b):
+        review_opinion(application=application, actor=clerk, outcome="agree", opinion="同意")
+    url = f"/approval/workbench/{application.pk}/"
+    grant = f"/approval/workbench/{application.pk}/grant/"
+    extend = f"/approval/workbench/{application.pk}/extend/"
+    pause = f"/approval/workbench/{application.pk}/pause/"
+    client.force_login(world.window_a)
+    html = client.get(url).content.decode()
+    assert grant not in html
+    assert extend not in html
+    assert pause not in html
+    assert "初审时限" not in html
+    client.force_login(world.p.clerk_a)
+    html = client.get(url).content.decode()
+    assert grant in html
+    assert pause in html
+    assert extend not in html
+    client.force_login(world.p.clerk_b)  # co-department: reviews, pauses, never decides
+    html = client.get(url).content.decode()
+    assert grant not in html
+    assert pause in html
+    client.force_login(world.head_a)
+    html = client.get(url).content.decode()
+    assert grant in html
+    assert extend in html
+
+
+def test_a_citizen_is_told_up_front_that_an_enterprise_item_is_not_for_them(
+    world: World, client: Client
+) -> None:
+    client.force_login(world.p.citizen)
+    item_page = client.get(f"/approval/items/{world.single.code}/").content.decode()
+    assert f"/approval/items/{world.single.code}/apply/" not in item_page
+    assert "只受理法人申请" in item_page
+    response = client.get(f"/approval/items/{world.single.code}/apply/")
+    html = response.content.decode()
+    assert "只受理法人申请，您当前登录的是自然人账户" in html
+    assert 'name="action"' not in html  # no form to fill in for nothing
+    response = client.post(f"/approval/items/{world.single.code}/apply/", {"action": "submit"})
+    assert response.status_code == 403
+    assert not Application.objects.filter(item=world.single).exists()
+    # The enterprise gets the form.
+    client.force_login(world.p.legal_person)
+    assert (
+        'name="action"'
+        in client.get(f"/approval/items/{world.single.code}/apply/").content.decode()
+    )

@@ -152,3 +152,14 @@ def test_the_supervision_page_shows_the_figures_and_the_formula(
 def test_a_clerk_cannot_open_the_supervision_page(world: World, client: Client) -> None:
     client.force_login(world.p.clerk_a)
     assert client.get("/approval/supervision/").status_code == 403
+
+
+def test_the_period_inputs_show_the_current_quarter_in_iso_form(
+    world: World, client: Client
+) -> None:
+    """<input type="date"> shows nothing for the locale's 2026/10/01."""
+    client.force_login(world.p.supervisor)
+    with time_machine.travel(at(2026, 11, 12, 10), tick=False):
+        html = client.get("/approval/supervision/").content.decode()
+    assert 'name="start" value="2026-10-01"' in html
+    assert 'name="end" value="2027-01-01"' in html
