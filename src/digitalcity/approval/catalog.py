@@ -48,6 +48,9 @@ COLUMNS = [
     "办理层级",
     "申请材料",
     "申请表字段",
+    # Art. 43: the lower-level department's preliminary review; optional (a file without
+    # this column leaves the items' preliminary departments as they are).
+    "初审部门代码",
 ]
 _YES = {"是": True, "否": False}
 _SPLIT = re.compile(r"[,，、;；\s]+")
@@ -65,7 +68,7 @@ def export_catalog(items: Any = None) -> bytes:
     assert sheet is not None  # noqa: S101 - a new workbook has one sheet
     sheet.title = _("事项清单")
     sheet.append(COLUMNS)
-    for item in items.select_related("lead_department").prefetch_related(
+    for item in items.select_related("lead_department", "preliminary_department").prefetch_related(
         "co_departments", "materials"
     ):
         materials = "\n".join(
@@ -94,6 +97,7 @@ def export_catalog(items: Any = None) -> bytes:
                 ",".join(item.division_levels),
                 materials,
                 json.dumps(item.form_spec, ensure_ascii=False),
+                item.preliminary_department.code if item.preliminary_department else "",
             ]
         )
     out = io.BytesIO()
@@ -185,6 +189,13 @@ def _row(
         if code not in departments:
             errors.append(RowError(row, "协办部门代码", _("部门“%(c)s”不存在") % {"c": code}))
     data["co"] = [departments[c] for c in co_codes if c in departments]
+    if "初审部门代码" in values:
+        county = text("初审部门代码", required=False)
+        if county and county not in departments:
+            errors.append(RowError(row, "初审部门代码", _("部门“%(c)s”不存在") % {"c": county}))
+        elif county and county == lead:
+            errors.append(RowError(row, "初审部门代码", _("下级初审部门不能是牵头部门本身")))
+        data["preliminary_department"] = departments.get(county) if county else None
     data["legal_days"] = _int(values.get("法定时限"), "法定时限", row, errors, 1)
     data["promised_days"] = _int(values.get("承诺时限"), "承诺时限", row, errors, 1)
     data["review_days"] = _int(values.get("审查时限"), "审查时限", row, errors, 1) or 5

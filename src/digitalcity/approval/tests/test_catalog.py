@@ -56,6 +56,7 @@ def _row(**over: object) -> list[object]:
         "申请表字段": (
             '[{"name": "outlets", "label": "排放口数量", "type": "integer", "required": true}]'
         ),
+        "初审部门代码": "",
     }
     base.update(over)
     return [base[c] for c in COLUMNS]
@@ -140,3 +141,32 @@ def test_a_form_spec_with_mistakes_is_refused_listing_them() -> None:
     assert any("choices" in m for m in messages)
     assert any("label" in m for m in messages)
     assert any("未知属性" in m for m in messages)
+
+
+def test_the_preliminary_department_goes_through_excel_and_is_optional(world: World) -> None:
+    """Art. 43's 初审部门代码: imported, exported, checked; a file without the column (an
+    older export) leaves it as it is."""
+    from digitalcity.identity.tests.factories import DepartmentFactory
+
+    county = DepartmentFactory.create(name="丙县局", code="county-c")
+    with pytest.raises(ImportRefused) as info:
+        import_catalog(_book([_row(**{"初审部门代码": "dept-a"})]))  # the lead itself
+    assert "下级初审部门不能是牵头部门本身" in str(info.value.row_errors[0])
+    with pytest.raises(ImportRefused):
+        import_catalog(_book([_row(**{"初审部门代码": "nowhere"})]))
+    assert import_catalog(_book([_row(**{"初审部门代码": "county-c"})])) == 1
+    item = Item.objects.get(code="PWXK-001")
+    assert item.preliminary_department == county
+    sheet = load_workbook(io.BytesIO(export_catalog(Item.objects.filter(pk=item.pk)))).worksheets[0]
+    assert sheet.cell(2, COLUMNS.index("初审部门代码") + 1).value == "county-c"
+    # An older file without the column: unchanged.
+    old = Workbook()
+    old_sheet = old.active
+    assert old_sheet is not None
+    old_sheet.append(COLUMNS[:-1])
+    old_sheet.append(_row()[:-1])
+    out = io.BytesIO()
+    old.save(out)
+    assert import_catalog(out.getvalue()) == 1
+    item.refresh_from_db()
+    assert item.preliminary_department == county
