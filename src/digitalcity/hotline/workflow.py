@@ -160,6 +160,9 @@ ORDER_TYPE = CaseType(
     reopen_on_dissatisfied="rework",
     reopen_limit=1,
     rating_link_days=7,
+    # A GD number is a reference, not a statutory register number: a sequence on
+    # PostgreSQL, so intakes do not queue on a locked counter row (decision 0011).
+    gap_free_numbers=False,
 )
 
 
