@@ -53,10 +53,10 @@ def _division_choices() -> list[tuple[str, str]]:
         .order_by("code")
         .values_list("code", "name", "level")
     )
-    depth = {DivisionLevel.CITY: 0, DivisionLevel.COUNTY: 1}
-    return [("", _("——（不详）"))] + [
-        (code, f"{'　' * depth.get(level, 2)}{name}") for code, name, level in rows
-    ]
+    depth: dict[str, int] = {DivisionLevel.CITY: 0, DivisionLevel.COUNTY: 1}
+    choices: list[tuple[str, str]] = [("", str(_("——（不详）")))]
+    choices += [(code, f"{'　' * depth.get(level, 2)}{name}") for code, name, level in rows]
+    return choices
 
 
 class IntakeForm(forms.Form):

@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
+from django.forms import Form as DjangoForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -520,6 +521,7 @@ def _action(request: HttpRequest, name: str, order: WorkOrder, user: User) -> An
         return _("已归档")
     if name not in form_classes:
         raise Http404("未知操作")
+    form: DjangoForm
     if name == "request_extension":
         form = ExtensionForm(request.POST, unit=order.deadline_unit)
     else:
