@@ -122,6 +122,8 @@ def _labelled(events: Any, unit_label: str = "") -> list[Event]:
     out = []
     for event in events:
         label: Any = event.get_kind_display()
+        if event.kind == EventKind.CREATED:
+            label = _("受理")  # an order is taken (受理), not "created"
         if event.transition:
             try:
                 label = ORDER_TYPE.transition(event.transition).label
