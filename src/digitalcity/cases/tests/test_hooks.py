@@ -15,6 +15,9 @@ from digitalcity.cases.services import case_transition
 
 from .factories import open_example_case
 
+# Deadlines at a fixed date of the seeded years, whatever today is.
+pytestmark = pytest.mark.usefixtures("in_2026")
+
 
 @pytest.fixture(autouse=True)
 def _clean_hooks(monkeypatch):

@@ -157,7 +157,7 @@ def test_near_due_and_overdue_lists(world):
         assert [c.case for c in overdue(type_code="other.type")] == []
 
 
-def test_supervision_figures_match_a_hand_count(world):
+def test_supervision_figures_match_a_hand_count(world, in_2026):
     w = world
 
     def close(case, when):

@@ -10,6 +10,9 @@ from digitalcity.cases.services import case_transition
 
 from .factories import open_example_case
 
+# Deadlines at a fixed date of the seeded years, whatever today is.
+pytestmark = pytest.mark.usefixtures("in_2026")
+
 
 def _accepted(w):
     return case_transition(
