@@ -31,11 +31,12 @@ row; keys travel as one array parameter, `bulk.any_of`):
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +78,7 @@ __all__ = [
 
 CHUNK = 50000  # subjects built per round of queries on PostgreSQL (a few kB each)
 SQLITE_CHUNK = 10000  # SQLite: at most 32,766 parameters per statement
+PINYIN_CACHE = 200000  # names whose pinyin one rebuild keeps (≈ 30 MB)
 
 
 def chunk_size() -> int:
@@ -124,6 +126,7 @@ class Rules:
     order: dict[str, list[int]]  # field -> source ids, authoritative first
     department: dict[str, int]  # field -> responsible department id
     source_ids: list[int]  # every source of the entity
+    fields: list[tuple[str, list[int]]] = field(default_factory=list)  # golden fields with a rule
 
 
 def load_rules(entity: str) -> Rules:
@@ -138,13 +141,31 @@ def load_rules(entity: str) -> Rules:
         order[rule.field] = ids
         first = next(s for s in sources.values() if s.pk == ids[0])
         department[rule.field] = rule.department_id or first.department_id
-    return Rules(order, department, [s.pk for s in sources.values()])
+    fields = [(name, order[name]) for name in GOLDEN_FIELDS[entity] if name in order]
+    return Rules(order, department, [s.pk for s in sources.values()], fields)
 
 
 @functools.lru_cache(maxsize=65536)
 def name_pinyin(name: str) -> str:
     """Space-separated toneless pinyin (张三 → "zhang san"), for search and blocking."""
     return " ".join(lazy_pinyin(name)) if name else ""
+
+
+class _Lookups:
+    """What one rebuild looks up per subject: division ids by code, and the pinyin of
+    each name — computed once per distinct name of the rebuild (pypinyin costs tens of
+    microseconds a name; a bounded cache thrashed at a million records), seeded with the
+    pinyin the golden rows already store for their names."""
+
+    def __init__(self) -> None:
+        self.divisions: dict[str, int] = dict(Division.objects.values_list("code", "id"))
+        self.pinyins: dict[str, str] = {"": ""}
+
+    def pinyin(self, name: str) -> str:
+        got = self.pinyins.get(name)
+        if got is None:
+            got = self.pinyins[name] = " ".join(lazy_pinyin(name))
+        return got
 
 
 @dataclass
@@ -232,15 +253,15 @@ def rebuild(
     """
     spec = SPECS[entity]
     rules = load_rules(entity)
-    divisions = dict(Division.objects.values_list("code", "id"))
+    lookups = _Lookups()
     stats = BuildStats()
     day = valid_from or timezone.localdate()
-    with transaction.atomic():
+    size = chunk_size()
+    with transaction.atomic(), _index_lookups(len(keys) > size):
         lock_entity(entity)
-        size = chunk_size()
         for start in range(0, len(keys), size):
             chunk = list(keys[start : start + size])
-            _build_chunk(spec, rules, divisions, chunk, batch, cause, day, stats, reserved or {})
+            _build_chunk(spec, rules, lookups, chunk, batch, cause, day, stats, reserved or {})
             if link:
                 _link_records(spec, chunk)
             if progress:
@@ -252,6 +273,31 @@ def rebuild(
             [f"{spec.fk}_id", "valid_to"],
         )
     return stats
+
+
+@contextlib.contextmanager
+def _index_lookups(chunked: bool) -> Iterator[None]:
+    """PostgreSQL, a build of several chunks: the lookups go through the indexes.
+
+    A chunk of 50,000 subjects is a large share of the records and versions at a million
+    records, and the planner then chose a sequential scan of the whole table — for every
+    chunk, so the cost grew with (table size × chunks): not linearly. Index lookups cost
+    the same per subject whatever the table's size. A build of one chunk scans at most
+    once and keeps the planner's choice (cheaper on small tables). Restored when the
+    build ends (the importer's transaction goes on); after an error the rollback to the
+    build's savepoint restores it (a statement in the failed transaction would hide the
+    error).
+    """
+    if not chunked or connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_seqscan')")
+        before = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
 
 
 def rebuild_person(person: Person, *, cause: str = VersionCause.REBUILD) -> Person:
@@ -293,7 +339,7 @@ def apply_record(record: SourceRecord, *, cause: str = VersionCause.LINK) -> Mod
 def _build_chunk(
     spec: Spec,
     rules: Rules,
-    divisions: dict[str, int],
+    lookups: _Lookups,
     keys: list[str],
     batch: ImportBatch | None,
     cause: str,
@@ -305,7 +351,20 @@ def _build_chunk(
     target = spec.model._meta.db_table
     rec = SourceRecord._meta.db_table
     where_key, key_params = any_of(spec.key, keys)
-    existing = dict(fetch(f"SELECT {spec.key}, id FROM {target} WHERE {where_key}", key_params))  # noqa: S608
+    existing: dict[str, int] = {}
+    if spec.entity == Entity.PERSON:
+        if len(lookups.pinyins) > PINYIN_CACHE:
+            lookups.pinyins.clear()
+        # The stored pinyin of the stored names: a name that stays needs no pypinyin.
+        for key, pk, name, pinyin in fetch(
+            f"SELECT {spec.key}, id, name, name_pinyin FROM {target} WHERE {where_key}",  # noqa: S608
+            key_params,
+        ):
+            existing[key] = pk
+            if name:
+                lookups.pinyins[name] = pinyin
+    else:
+        existing.update(fetch(f"SELECT {spec.key}, id FROM {target} WHERE {where_key}", key_params))  # noqa: S608
     key_of_id = {pk: key for key, pk in existing.items()}
     # Subjects created by this chunk have no versions, provenance or conflicts yet.
     known = [pk for key, pk in existing.items() if key not in reserved]
@@ -363,7 +422,7 @@ def _build_chunk(
     _write(
         spec,
         rules,
-        divisions,
+        lookups,
         built,
         existing,
         open_versions,
@@ -426,6 +485,10 @@ def _confirmed(spec: Spec, ids: list[int]) -> set[tuple[int, str, int, str, str]
     )
 
 
+def _record_order(record: tuple[int, int, int, bool, dict[str, str]]) -> tuple[bool, int]:
+    return record[3], record[0]
+
+
 def _build_one(
     spec: Spec,
     rules: Rules,
@@ -437,43 +500,48 @@ def _build_one(
 ) -> _Built:
     # One record per source: the keyed one, else the latest linked one.
     by_source: dict[int, tuple[int, int, dict[str, str]]] = {}
-    for rid, sid, bid, _key_valid, data in sorted(recs, key=lambda r: (r[3], r[0])):
+    for rid, sid, bid, _key_valid, data in (
+        sorted(recs, key=_record_order) if len(recs) > 1 else recs
+    ):
         by_source[sid] = (rid, bid, data)
     snapshot: dict[str, str] = {spec.key: key}
     provenance: dict[str, tuple[int, int | None, int | None]] = {}
     built = _Built(key, snapshot, provenance)
-    for fld in spec.fields:
-        order = rules.order.get(fld)
-        if not order:
-            continue
-        winner: tuple[int, int, int] | None = None
+    conflicts = built.conflicts
+    corrected = bool(corrections) and subject_id is not None
+    decided = bool(confirmed) and subject_id is not None
+    for fld, order in rules.fields:
+        winner: tuple[int, int | None, int | None] | None = None
         for sid in order:
             got = by_source.get(sid)
-            if got and got[2].get(fld):
-                snapshot[fld] = got[2][fld]
-                winner = (sid, got[1], got[0])
-                break
-        if winner:
-            provenance[fld] = (winner[0], winner[1], winner[2])
+            if got is not None:
+                value = got[2].get(fld)
+                if value:
+                    snapshot[fld] = value
+                    winner = provenance[fld] = (sid, got[1], got[0])
+                    break
         overruled = None
-        correction = corrections.get((subject_id, fld)) if subject_id is not None else None
-        if correction and (winner is None or winner[2] == correction.against):
-            snapshot[fld] = correction.value
-            provenance[fld] = (correction.source, None, correction.record)
-            overruled = correction.against
+        if corrected:
+            correction = corrections.get((subject_id, fld))  # type: ignore[arg-type]
+            if correction and (winner is None or winner[2] == correction.against):
+                snapshot[fld] = correction.value
+                provenance[fld] = (correction.source, None, correction.record)
+                overruled = correction.against
         golden_value = snapshot.get(fld, "")
         if not golden_value:
             continue
-        golden_record = provenance[fld][2] if overruled is None else overruled
+        golden_source, _batch, golden_record = provenance[fld]
+        if overruled is not None:
+            golden_record = overruled
         for sid, (rid, _bid, data) in by_source.items():
+            if sid == golden_source or rid == overruled:
+                continue
             other = data.get(fld)
-            if not other or other == golden_value or sid == provenance[fld][0]:
+            if not other or other == golden_value:
                 continue
-            if rid == overruled:
+            if decided and (subject_id, fld, sid, other, golden_value) in confirmed:
                 continue
-            if subject_id is not None and (subject_id, fld, sid, other, golden_value) in confirmed:
-                continue
-            built.conflicts[(fld, sid)] = (other, rid, golden_value, golden_record)
+            conflicts[(fld, sid)] = (other, rid, golden_value, golden_record)
     _derive(spec, key, snapshot)
     return built
 
@@ -525,18 +593,18 @@ _ORG_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 def _row_values(
-    spec: Spec, snapshot: dict[str, str], divisions: dict[str, int], version: int, now: Any
+    spec: Spec, snapshot: dict[str, str], lookups: _Lookups, version: int, now: Any
 ) -> list[Any]:
     """The golden row's column values (the columns of _PERSON_COLUMNS / _ORG_COLUMNS)."""
     get = snapshot.get
     if spec.entity == Entity.PERSON:
         return [
             get("name", ""),
-            name_pinyin(get("name", "")),
+            lookups.pinyin(get("name", "")),
             get("sex", ""),
             get("birth_date") or None,
             get("registered_address", ""),
-            divisions.get(get("division", "")),
+            lookups.divisions.get(get("division", "")),
             get("marital_status", ""),
             get("education", ""),
             get("insurance_status", ""),
@@ -550,7 +618,7 @@ def _row_values(
         get("name", ""),
         get("legal_representative", ""),
         get("registered_address", ""),
-        divisions.get(get("division", "")),
+        lookups.divisions.get(get("division", "")),
         get("status", ""),
         get("established_on") or None,
         get("tax_status", ""),
@@ -562,7 +630,7 @@ def _row_values(
 def _write(
     spec: Spec,
     rules: Rules,
-    divisions: dict[str, int],
+    lookups: _Lookups,
     built: list[_Built],
     existing: dict[str, int],
     open_versions: dict[int, dict[str, Any]],
@@ -605,7 +673,7 @@ def _write(
                 [
                     reserved[b.key],
                     b.key,
-                    *_row_values(spec, b.snapshot, divisions, 1, now_db),
+                    *_row_values(spec, b.snapshot, lookups, 1, now_db),
                     now_db,
                 ]
                 for b in given
@@ -617,7 +685,7 @@ def _write(
         insert_rows(
             spec.model,
             [spec.key, *(c for c, _k in columns), "created_at"],
-            ([b.key, *_row_values(spec, b.snapshot, divisions, 1, now_db), now_db] for b in plain),
+            ([b.key, *_row_values(spec, b.snapshot, lookups, 1, now_db), now_db] for b in plain),
         )
         created = dict(
             spec.model._default_manager.filter(
@@ -632,7 +700,7 @@ def _write(
             (
                 [
                     existing[b.key],
-                    *_row_values(spec, b.snapshot, divisions, cur["version"] + 1, now_db),
+                    *_row_values(spec, b.snapshot, lookups, cur["version"] + 1, now_db),
                 ]
                 for b, cur in changed
             ),
@@ -691,8 +759,13 @@ def _write(
 def _origin(b: _Built, current: dict[str, Any] | None, stamp: str) -> dict[str, list[Any]]:
     """The version's provenance: field -> [source, batch, record, time]. A field whose
     value, source and record are unchanged keeps its entry (batch and time included)."""
-    old = current["provenance"] if current else {}
-    old_snapshot = current["snapshot"] if current else {}
+    if not current or not current["provenance"]:
+        return {
+            fld: [s, batch_id, record, stamp] for fld, (s, batch_id, record) in b.provenance.items()
+        }
+    old = current["provenance"]
+    old_snapshot = current["snapshot"]
+    snapshot = b.snapshot
     out: dict[str, list[Any]] = {}
     for fld, (source, batch_id, record) in b.provenance.items():
         have = old.get(fld)
@@ -700,7 +773,7 @@ def _origin(b: _Built, current: dict[str, Any] | None, stamp: str) -> dict[str, 
             have
             and have[0] == source
             and have[2] == record
-            and old_snapshot.get(fld, "") == b.snapshot.get(fld, "")
+            and old_snapshot.get(fld, "") == snapshot.get(fld, "")
         ):
             out[fld] = have
         else:

@@ -31,10 +31,11 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext_lazy as _
 from pypinyin import lazy_pinyin
@@ -110,8 +111,7 @@ class LinkRow:
     id_number: str | None  # 18 characters where it can be made so; mistyped ones stay wrong
 
 
-@dataclass(frozen=True, slots=True)
-class Level:
+class Level(NamedTuple):
     """The level a comparison reached for one pair, and the match weight it carried."""
 
     comparison: str
@@ -132,29 +132,34 @@ class Candidate:
 
     def explanation(self) -> list[dict[str, Any]]:
         """The JSON stored on LinkCandidate.explanation and shown on the review page."""
-        return [asdict(level) for level in self.levels]
+        return [level._asdict() for level in self.levels]
 
 
 @lru_cache(maxsize=200_000)
 def name_pinyin(name: str) -> tuple[str, str, str]:
     """(full, surname, given) pinyin of a Chinese name, lower-case, no tones or spaces.
 
-    Homophones (张/章, 伟/玮) have the same pinyin; that is the point.
+    Homophones (张伟/章玮) have the same pinyin; that is the point. The whole name is
+    read at once, as the golden record's pinyin is (registry.golden), and cut after the
+    surname; a name that does not give one syllable per character is read in two parts.
     """
     name = "".join(name.split())
     cut = 2 if name[:2] in COMPOUND_SURNAMES else 1
-    surname = "".join(lazy_pinyin(name[:cut])).lower()
-    given = "".join(lazy_pinyin(name[cut:])).lower()
+    syllables = lazy_pinyin(name)
+    if len(syllables) == len(name):
+        surname, given = "".join(syllables[:cut]).lower(), "".join(syllables[cut:]).lower()
+    else:
+        surname = "".join(lazy_pinyin(name[:cut])).lower()
+        given = "".join(lazy_pinyin(name[cut:])).lower()
     return surname + given, surname, given
 
 
-@lru_cache(maxsize=200_000)
 def _split_pinyin(name: str, spaced: str) -> tuple[str, str, str]:
     """`name_pinyin` for a golden name whose pinyin is stored syllable by syllable."""
     syllables = spaced.lower().split()
-    cut = 2 if name[:2] in COMPOUND_SURNAMES else 1
     if len(syllables) != len(name):  # not one syllable per character: recompute
         return name_pinyin(name)
+    cut = 2 if name[:2] in COMPOUND_SURNAMES else 1
     surname, given = "".join(syllables[:cut]), "".join(syllables[cut:])
     return surname + given, surname, given
 
@@ -185,13 +190,19 @@ def make_row(
     phone: str | None,
     id_number: str | None,
     pinyin: str | None = None,
+    known: dict[str, tuple[str | None, str | None, str | None]] | None = None,
 ) -> LinkRow:
     """Build a `LinkRow` from the values of a record or a person, deriving the pinyin
-    (or splitting `pinyin`, the golden record's space-separated syllables)."""
+    (or splitting `pinyin`, the golden record's space-separated syllables, or taking it
+    from `known`: name → (full, surname, given) of the golden persons)."""
     name = "".join(name.split()) if name else None
     full = surname = given = None
     if name:
-        full, surname, given = _split_pinyin(name, pinyin) if pinyin else name_pinyin(name)
+        split = known.get(name) if known else None
+        if split is not None:
+            full, surname, given = split
+        else:
+            full, surname, given = _split_pinyin(name, pinyin) if pinyin else name_pinyin(name)
     iso = birth_date.isoformat() if isinstance(birth_date, date) else (birth_date or None)
     division = (division or "")[:6] or None
     return LinkRow(
@@ -313,18 +324,44 @@ COMPARISONS: list[tuple[str, list[dict[str, Any]]]] = [
     ),
 ]
 
-# Blocking rules that generate the pairs to score. Each catches what the others miss: a
-# typo in the name (birth date), in the birth date (name + year), in both (surname, year
-# and sex; phone).
-PREDICT_BLOCKS: list[tuple[str, ...]] = [
-    ("birth_date",),
-    ("name_py", "birth_year"),
-    ("surname_py", "birth_year", "sex"),
-    ("phone",),
+# Blocking rules that generate the pairs to score. Every rule is an equality join on
+# keys specific enough that the pairs per record stay few as the city grows (a birth
+# date alone, or a surname and a birth year, are shared by more people the bigger the
+# city); a filter after the join narrows one further. Each catches what the others miss:
+# - same birth date and surname, or birth date and given name (a typo in the other
+#   part of the name), or birth date and address;
+# - same name pinyin and birth year (a typo in the birth date);
+# - same surname pinyin, birth year and sex, the given name's pinyin starting or ending
+#   the same (one character of a two-character given name mistyped leaves the other),
+#   and the birth date one digit off or with month and day swapped (same month, same
+#   day, or month = the other's day): a typo in the given name and in the birth date;
+# - same phone;
+# - an ID number one typed digit away: a wrong digit leaves either the county and birth
+#   date (its first 14 characters) or the sequence number intact.
+_DATE_CLOSE = (
+    "(substr(l.birth_date, 6, 2) = substr(r.birth_date, 6, 2) "
+    "OR substr(l.birth_date, 9, 2) = substr(r.birth_date, 9, 2) "
+    "OR substr(l.birth_date, 6, 2) = substr(r.birth_date, 9, 2))"
+)
+_SURNAME_YEAR = "l.surname_py = r.surname_py AND l.birth_year = r.birth_year AND l.sex = r.sex"
+PREDICT_RULES: list[str] = [
+    "l.birth_date = r.birth_date AND l.surname_py = r.surname_py",
+    "l.birth_date = r.birth_date AND l.given_py = r.given_py",
+    "l.name_py = r.name_py AND l.birth_year = r.birth_year",
+    f"{_SURNAME_YEAR} AND substr(l.given_py, 1, 2) = substr(r.given_py, 1, 2) AND {_DATE_CLOSE}",
+    f"{_SURNAME_YEAR} AND right(l.given_py, 2) = right(r.given_py, 2) AND {_DATE_CLOSE}",
+    "l.phone = r.phone",
+    "l.birth_date = r.birth_date AND l.address = r.address",
+    "substr(l.id_number, 1, 14) = substr(r.id_number, 1, 14)",
+    "l.birth_date = r.birth_date AND substr(l.id_number, 15, 3) = substr(r.id_number, 15, 3)",
 ]
 # EM needs rules where matches are a fair share of the pairs; each leaves the compared
 # columns of its own block untrained, so together they train every comparison.
 TRAINING_BLOCKS: list[tuple[str, ...]] = [("birth_date",), ("name_py", "sex")]
+# EM learns from a bounded, deterministic sample of the records (every n-th one): its
+# pairs then stay about the same however many records wait, and the m probabilities
+# it learns do not need more.
+EM_MAX_RECORDS = 6000
 
 
 def _gamma_codes() -> dict[str, dict[int, str]]:
@@ -341,19 +378,62 @@ def _gamma_codes() -> dict[str, dict[int, str]]:
 GAMMA_CODES = _gamma_codes()
 
 
-def _arrow_table(rows: Sequence[LinkRow]) -> Any:
-    import pyarrow as pa
+COLUMNS = tuple(f.name for f in fields(LinkRow))
 
-    columns: dict[str, list[Any]] = {f.name: [] for f in fields(LinkRow)}
-    for row in rows:
-        for name in columns:
-            columns[name].append(getattr(row, name))
-    schema = pa.schema([(name, pa.string()) for name in columns])
-    return pa.table(columns, schema=schema)
+
+class Frame:
+    """LinkRows held as columns (name → values): a city's golden persons are too many
+    to build an object each for, and DuckDB takes columns anyway."""
+
+    __slots__ = ("_arrow", "columns")
+
+    def __init__(self, columns: dict[str, list[str | None]]) -> None:
+        self.columns = columns
+        self._arrow: Any = None
+
+    def arrow(self) -> Any:
+        """The frame as an Arrow table of strings (built once: training and scoring
+        both register it with DuckDB)."""
+        if self._arrow is None:
+            import pyarrow as pa
+
+            self._arrow = pa.table(
+                {name: pa.array(self.columns[name], type=pa.string()) for name in COLUMNS},
+                schema=pa.schema([(name, pa.string()) for name in COLUMNS]),
+            )
+        return self._arrow
+
+    @classmethod
+    def of(cls, rows: Iterable[LinkRow]) -> Frame:
+        rows = list(rows)
+        return cls({name: [getattr(row, name) for row in rows] for name in COLUMNS})
+
+    def __len__(self) -> int:
+        return len(self.columns["unique_id"])
+
+    def __iter__(self) -> Iterator[LinkRow]:
+        for values in zip(*(self.columns[name] for name in COLUMNS), strict=True):
+            yield LinkRow(*values)
+
+    def every_nth(self, limit: int) -> Frame:
+        """At most `limit` rows, every n-th one: a sample that is the same every run."""
+        step = max(1, math.ceil(len(self) / max(limit, 1)))
+        return Frame({name: values[::step] for name, values in self.columns.items()})
+
+    def __add__(self, other: Frame) -> Frame:
+        return Frame({name: self.columns[name] + other.columns[name] for name in COLUMNS})
+
+
+Rows = Sequence[LinkRow] | Frame
+
+
+def _frame(rows: Rows) -> Frame:
+    return rows if isinstance(rows, Frame) else Frame.of(rows)
 
 
 def _settings(n_persons: int) -> Any:
-    from splink import SettingsCreator, block_on
+    from splink import SettingsCreator
+    from splink.blocking_rule_library import CustomRule
     from splink.comparison_library import CustomComparison
 
     # Link-only prior: at most one person per record is the right one.
@@ -367,7 +447,7 @@ def _settings(n_persons: int) -> Any:
             )
             for name, levels in COMPARISONS
         ],
-        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PREDICT_BLOCKS],
+        blocking_rules_to_generate_predictions=[CustomRule(sql) for sql in PREDICT_RULES],
         probability_two_random_records_match=prior,
         retain_intermediate_calculation_columns=True,
         max_iterations=25,
@@ -405,37 +485,35 @@ def _floored(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def predict_links(
-    records: Sequence[LinkRow],
-    persons: Sequence[LinkRow],
-    *,
-    threshold: float = 0.5,
-    training_records: Sequence[LinkRow] = (),
-) -> list[Candidate]:
-    """Score `records` against `persons`; return each record's best person ≥ `threshold`.
+def train_model(records: Rows, persons: Rows, *, training_records: Rows = ()) -> dict[str, Any]:
+    """Train the model on the data itself; returns Splink's model (settings with the
+    trained m and u), which `score_links` applies.
 
-    `training_records` (e.g. a sample of records the exact pass linked) are added to the
-    records for training only: EM learns the m probabilities from the pairs the training
-    blocks produce, and a few hundred unkeyed records alone give it too little to learn
-    from. Their own candidates are not returned. The unique_ids must be `r<pk>` for
-    records and `p<pk>` for persons.
+    u by random sampling (U_MAX_PAIRS pairs, fixed seed) of `records` and `persons`; m by
+    expectation maximisation on TRAINING_BLOCKS, from every n-th of `records` (at most
+    EM_MAX_RECORDS) plus `training_records` (e.g. a sample of records the exact pass
+    linked, their ID number left out: a few hundred unkeyed records alone give EM too
+    little to learn from). No sampling inside Splink, so the same data gives the same
+    model. The unique_ids must be `r<pk>` for records and `p<pk>` for persons.
     """
-    if not records or not persons:
-        return []
     from splink import DuckDBAPI, Linker, block_on
 
-    train_left = list(records) + list(training_records)
-    wanted = {row.unique_id for row in records}
+    records, persons, training = _frame(records), _frame(persons), _frame(training_records)
     db_api = DuckDBAPI(":memory:")
     try:
         with _quiet_splink():
-            left = db_api.register(_arrow_table(train_left), table_name="dc_records")
-            right = db_api.register(_arrow_table(persons), table_name="dc_persons")
-            linker = Linker([left, right], _settings(len(persons)), log_level=None)
+            right = db_api.register(persons.arrow(), table_name="dc_persons")
+            # u from all records: the sample of pairs is bounded by U_MAX_PAIRS anyway,
+            # and drawn from every record it varies less than from a few.
+            everyone = db_api.register((records + training).arrow(), table_name="dc_records")
+            linker = Linker([everyone, right], _settings(len(persons)), log_level=None)
             linker.training.estimate_u_using_random_sampling(
                 max_pairs=U_MAX_PAIRS, seed=U_SEED, min_count_per_level=None, num_chunks=1
             )
             model = linker.misc.save_model_to_json()
+            sample = records.every_nth(EM_MAX_RECORDS) + training
+            left = db_api.register(sample.arrow(), table_name="dc_sample")
+            linker = Linker([left, right], copy.deepcopy(model), log_level=None)
             for cols in TRAINING_BLOCKS:
                 try:
                     linker.training.estimate_parameters_using_expectation_maximisation(
@@ -453,56 +531,89 @@ def predict_links(
                     )
                 else:
                     model = linker.misc.save_model_to_json()
-            model = _floored(copy.deepcopy(model))
-            # Scored: the records asked about, not the training sample.
-            asked = db_api.register(_arrow_table(records), table_name="dc_unkeyed")
-            scorer = Linker([asked, right], model, log_level=None, validate_settings=False)
+    finally:
+        db_api.duckdb_con.close()
+    return _floored(copy.deepcopy(model))
+
+
+def score_links(
+    records: Rows, persons: Rows, model: dict[str, Any], *, threshold: float = 0.5
+) -> list[Candidate]:
+    """Score the pairs PREDICT_RULES let through with `model`; return each record's best
+    person at or above `threshold` (ambiguous if the runner-up is too)."""
+    records, persons = _frame(records), _frame(persons)
+    if not len(records) or not len(persons):
+        return []
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI(":memory:")
+    try:
+        with _quiet_splink():
+            left = db_api.register(records.arrow(), table_name="dc_unkeyed")
+            right = db_api.register(persons.arrow(), table_name="dc_persons")
+            scorer = Linker([left, right], copy.deepcopy(model), log_level=None)
             predictions = scorer.inference.predict(
                 threshold_match_probability=threshold, warning_mode="never"
             )
-            rows = predictions.as_record_list()
+            rows = db_api.duckdb_con.execute(_BEST_SQL.format(table=predictions.physical_name))
+            candidates = _candidates(rows.fetchall())
     finally:
         db_api.duckdb_con.close()
-    return _best_per_record(rows, wanted, threshold)
+    return candidates
 
 
-def _best_per_record(
-    rows: Iterable[dict[str, Any]], wanted: set[str], threshold: float
-) -> list[Candidate]:
-    by_record: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        left, right = row["unique_id_l"], row["unique_id_r"]
-        if not left.startswith("r"):
-            left, right = right, left
-        if left not in wanted:
-            continue
-        row["_record"], row["_person"] = left, right
-        by_record.setdefault(left, []).append(row)
+# Each record's best person (highest probability, then lowest person id: the same every
+# run) among the predictions, all of which are at or above the threshold: a record
+# with more than one is ambiguous.
+_BEST_SQL = (
+    "SELECT record, person, match_probability, match_weight, pairs, "  # noqa: S608 — our identifiers
+    + ", ".join(f"gamma_{name}, mw_{name}" for name, _levels in COMPARISONS)
+    + " FROM (SELECT *, count(*) OVER (PARTITION BY record) AS pairs, row_number() OVER "
+    "(PARTITION BY record ORDER BY match_probability DESC, person) AS rank FROM ("
+    "SELECT *, CASE WHEN unique_id_l LIKE 'r%' THEN unique_id_l ELSE unique_id_r END "
+    "AS record, CASE WHEN unique_id_l LIKE 'r%' THEN unique_id_r ELSE unique_id_l END "
+    "AS person FROM {table})) WHERE rank = 1 ORDER BY record"
+)
+
+
+def _candidates(rows: Iterable[Sequence[Any]]) -> list[Candidate]:
+    codes = [(name, GAMMA_CODES[name]) for name, _levels in COMPARISONS]
     candidates = []
-    for record_uid, pairs in by_record.items():
-        pairs.sort(key=lambda r: (-float(r["match_probability"]), r["_person"]))
-        best = pairs[0]
-        levels = [
-            Level(
-                comparison=name,
-                level=GAMMA_CODES[name].get(int(best[f"gamma_{name}"]), "else"),
-                weight=round(float(best.get(f"mw_{name}") or 0.0), 2),
-            )
-            for name, _levels in COMPARISONS
-        ]
-        probability = float(best["match_probability"])
+    for record, person, probability, weight, pairs, *levels in rows:
+        probability = float(probability)
         candidates.append(
             Candidate(
-                record_id=int(record_uid[1:]),
-                person_id=int(best["_person"][1:]),
+                record_id=int(record[1:]),
+                person_id=int(person[1:]),
                 probability=probability if math.isfinite(probability) else 0.0,
-                match_weight=round(float(best["match_weight"]), 3),
-                levels=levels,
-                ambiguous=len(pairs) > 1 and float(pairs[1]["match_probability"]) >= threshold,
+                match_weight=round(float(weight), 3),
+                levels=[
+                    Level(name, code.get(int(gamma), "else"), round(float(mw or 0.0), 2))
+                    for (name, code), gamma, mw in zip(
+                        codes, levels[0::2], levels[1::2], strict=True
+                    )
+                ],
+                ambiguous=pairs > 1,
             )
         )
     candidates.sort(key=lambda c: c.record_id)
     return candidates
+
+
+def predict_links(
+    records: Rows,
+    persons: Rows,
+    *,
+    threshold: float = 0.5,
+    training_records: Rows = (),
+) -> list[Candidate]:
+    """Train on the data (`train_model`) and score `records` against `persons`
+    (`score_links`): each record's best person ≥ `threshold`. The training records'
+    own candidates are not returned."""
+    if not len(records) or not len(persons):
+        return []
+    model = train_model(records, persons, training_records=training_records)
+    return score_links(records, persons, model, threshold=threshold)
 
 
 # --- The registry side: frames from the database, thresholds, candidates ---------------
@@ -545,10 +656,18 @@ def _raw_id(source_mapping: dict[str, str], raw: dict[str, Any]) -> str | None:
 
 
 def record_row(
-    *, pk: int, data: dict[str, Any], raw: dict[str, Any], mapping: dict[str, str], key: str | None
+    *,
+    pk: int,
+    data: dict[str, Any],
+    raw: dict[str, Any],
+    mapping: dict[str, str],
+    key: str | None,
+    known: dict[str, tuple[str | None, str | None, str | None]] | None = None,
 ) -> LinkRow:
-    """The `LinkRow` of one unkeyed source record (normalised data, raw ID as a fallback)."""
+    """The `LinkRow` of one unkeyed source record (normalised data, raw ID as a fallback;
+    `known`: see `make_row`)."""
     return make_row(
+        known=known,
         unique_id=f"r{pk}",
         name=_first(data, "name"),
         birth_date=_first(data, "birth_date"),
@@ -561,22 +680,25 @@ def record_row(
 
 
 def build_linkage_frames(
-    *, record_ids: Iterable[int] | None = None, training_sample: int = 2000
-) -> tuple[list[LinkRow], list[LinkRow], list[LinkRow]]:
+    *,
+    record_ids: Iterable[int] | None = None,
+    person_ids: Iterable[int] | None = None,
+    training_sample: int = 2000,
+) -> tuple[list[LinkRow], Frame, list[LinkRow]]:
     """(records, persons, training records) for `predict_links`, read from the registry.
 
     records: current person-source records without a valid key and not yet linked, that
     have no pending or accepted candidate (`record_ids` narrows them). persons: every
-    golden person, with a phone number taken from a record linked to them (the golden
-    record keeps none). training records: up to `training_sample` records the exact pass
-    linked, with their ID number left out so they look like the unkeyed ones to EM.
+    golden person (or those of `person_ids`), with a phone number taken from a record
+    linked to them (the golden record keeps none), as a `Frame`. training records: up to
+    `training_sample` records the exact pass linked, with their ID number left out so
+    they look like the unkeyed ones to EM.
     """
     from django.db.models import Exists, OuterRef
-    from django.db.models.fields.json import KeyTextTransform
     from django.db.models.functions import Mod
 
     from .choices import Entity, LinkState
-    from .models import LinkCandidate, Person, SourceRecord
+    from .models import LinkCandidate, SourceRecord
 
     busy = LinkCandidate.objects.filter(
         record=OuterRef("pk"), state__in=[LinkState.PENDING, LinkState.ACCEPTED]
@@ -589,63 +711,120 @@ def build_linkage_frames(
     ).exclude(Exists(busy))
     if record_ids is not None:
         unkeyed = unkeyed.filter(pk__in=list(record_ids))
+    persons = _person_frame(None if person_ids is None else list(person_ids))
+    # Most records carry a name some golden person has: its pinyin is read already.
+    columns = persons.columns
+    known = {
+        name: (full, surname, given)
+        for name, full, surname, given in zip(
+            columns["name"],
+            columns["name_py"],
+            columns["surname_py"],
+            columns["given_py"],
+            strict=True,
+        )
+        if name
+    }
     records = [
-        record_row(pk=pk, data=data or {}, raw=raw or {}, mapping=mapping or {}, key=key)
+        record_row(
+            pk=pk, data=data or {}, raw=raw or {}, mapping=mapping or {}, key=key, known=known
+        )
         for pk, data, raw, mapping, key in unkeyed.order_by("pk")
         .values_list("pk", "data", "raw", "source__mapping", "key")
         .iterator(chunk_size=5000)
-    ]
-
-    phones: dict[int, str] = {}
-    linked = SourceRecord.objects.filter(is_current=True, person__isnull=False)
-    for person_id, phone in (
-        linked.filter(data__has_key="phone")
-        .annotate(phone=KeyTextTransform("phone", "data"))
-        .order_by("pk")  # the same record's phone every run
-        .values_list("person_id", "phone")
-        .iterator(chunk_size=20000)
-    ):
-        if phone:
-            phones.setdefault(person_id, phone)
-    persons = [
-        make_row(
-            unique_id=f"p{pk}",
-            name=name,
-            birth_date=birth,
-            sex=sex,
-            division=division,
-            address=address,
-            phone=phones.get(pk),
-            id_number=id_number,
-            pinyin=pinyin,
-        )
-        for pk, name, pinyin, birth, sex, division, address, id_number in Person.objects.order_by(
-            "pk"
-        )
-        .values_list(
-            "pk",
-            "name",
-            "name_pinyin",
-            "birth_date",
-            "sex",
-            "division__code",
-            "registered_address",
-            "id_number",
-        )
-        .iterator(chunk_size=20000)
     ]
 
     training: list[LinkRow] = []
     if training_sample > 0:
         # Every n-th linked record rather than ORDER BY random(): the same data gives
         # the same sample, so the same model.
-        keyed = linked.filter(key_valid=True)
+        keyed = SourceRecord.objects.filter(is_current=True, person__isnull=False, key_valid=True)
         step = max(1, keyed.count() // training_sample)
         sample = keyed.alias(bucket=Mod("pk", step)).filter(bucket=0).order_by("pk")
         for pk, data in sample.values_list("pk", "data")[:training_sample]:
             data = {k: v for k, v in (data or {}).items() if k != "id_number"}
-            training.append(record_row(pk=pk, data=data, raw={}, mapping={}, key=None))
+            training.append(record_row(pk=pk, data=data, raw={}, mapping={}, key=None, known=known))
     return records, persons, training
+
+
+def _person_frame(
+    person_ids: list[int] | None, *, phones: dict[int, str | None] | None = None
+) -> Frame:
+    """The golden persons (all, or `person_ids`) as a `Frame` ordered by pk, in one query
+    per 10,000: each with a phone number from the records linked to them (the smallest,
+    so the same one every run), or the one `phones` gives (then no record is read)."""
+    from django.db import connection
+
+    from digitalcity.core.models import Division
+
+    from .bulk import any_of, is_postgres, table
+    from .models import Person, SourceRecord
+
+    phone = "r.data ->> 'phone'" if is_postgres() else "json_extract(r.data, '$.phone')"
+    queries: list[tuple[str, list[Any]]] = []
+    ids = [None] if person_ids is None else sorted(set(person_ids))
+    for start in range(0, len(ids), 10_000):
+        where_person, where_record, params = "", "", []
+        if person_ids is not None:
+            chunk = [pk for pk in ids[start : start + 10_000] if pk is not None]
+            sql, values = any_of("p.id", chunk)
+            where_person = f"WHERE {sql}"
+            sql, more = any_of("r.person_id", chunk)
+            where_record = f"AND {sql}"
+            params = values if phones is not None else more + values
+        phone_column = "NULL" if phones is not None else "ph.phone"
+        linked = (
+            ""
+            if phones is not None
+            else f"LEFT JOIN (SELECT r.person_id, MIN({phone}) AS phone "  # noqa: S608 — our identifiers
+            f"FROM {table(SourceRecord)} r WHERE r.is_current AND r.person_id IS NOT NULL "
+            f"AND {phone} <> '' {where_record} GROUP BY r.person_id) ph ON ph.person_id = p.id"
+        )
+        queries.append(
+            (
+                "SELECT p.id, p.name, p.name_pinyin, p.birth_date, p.sex, d.code, "  # noqa: S608 — our identifiers
+                f"p.registered_address, p.id_number, {phone_column} "
+                f"FROM {table(Person)} p LEFT JOIN {table(Division)} d ON d.id = p.division_id "
+                f"{linked} {where_person}",
+                params,
+            )
+        )
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for query, params in queries:
+            cursor.execute(query, params)
+            rows.extend(cursor.fetchall())
+    # Sorted here, not by the database: ORDER BY would make it walk the primary key
+    # index instead of reading the table straight through.
+    rows.sort(key=itemgetter(0))
+    if phones is not None:
+        rows = [(*row[:-1], phones.get(row[0])) for row in rows]
+    columns: dict[str, list[str | None]] = {name: [] for name in COLUMNS}
+    out = [columns[name] for name in COLUMNS]  # in LinkRow's field order
+    for pk, name, spaced, birth, sex, division, address, id_number, tel in rows:
+        name = "".join(name.split()) if name else None
+        full = surname = given = None
+        if name:
+            full, surname, given = _split_pinyin(name, spaced) if spaced else name_pinyin(name)
+        iso = (birth.isoformat() if isinstance(birth, date) else birth) or None
+        row = (
+            f"p{pk}",
+            name,
+            full or None,
+            surname or None,
+            given or None,
+            iso,
+            iso[:4] if iso else None,
+            iso[:7] if iso else None,
+            sex or None,
+            (division or "")[:6] or None,
+            "".join(address.split()) if address else None,
+            tel or None,
+            normalise_id_for_comparison(id_number),
+        )
+        for column, value in zip(out, row, strict=True):
+            column.append(value)
+    return Frame(columns)
 
 
 def link_unkeyed(
@@ -673,8 +852,18 @@ def link_unkeyed(
     ids = None if record_ids is None else list(record_ids)
     _refresh_statistics()
     total = LinkRunResult()
+    model: dict[str, Any] | None = None
+    touched: dict[int, str | None] | None = None  # person → phone
+    left: list[LinkRow] | None = None
     for number in range(max(1, passes)):
-        result = _link_pass(record_ids=ids, actor=actor, training_sample=training_sample)
+        result, model, touched, left = _link_pass(
+            record_ids=ids,
+            records=left,
+            persons=touched,
+            model=model,
+            actor=actor,
+            training_sample=training_sample,
+        )
         if number == 0:
             total.records, total.persons = result.records, result.persons
         total.auto_linked += result.auto_linked
@@ -684,6 +873,8 @@ def link_unkeyed(
             total.seconds[step] = total.seconds.get(step, 0.0) + seconds
         if not result.auto_linked or result.auto_linked + result.queued >= result.records:
             break
+        # Only the persons the merges changed can score differently now: the next pass
+        # compares the records still without a candidate with those, under the same model.
     total.unmatched = total.records - total.auto_linked - total.queued
     return total
 
@@ -715,8 +906,19 @@ def _refresh_statistics() -> None:
         cursor.execute(f"ANALYZE {names}")
 
 
-def _link_pass(*, record_ids: list[int] | None, actor: Any, training_sample: int) -> LinkRunResult:
-    """One pass of `link_unkeyed`."""
+def _link_pass(
+    *,
+    record_ids: list[int] | None,
+    records: list[LinkRow] | None,
+    persons: dict[int, str | None] | None,
+    model: dict[str, Any] | None,
+    actor: Any,
+    training_sample: int,
+) -> tuple[LinkRunResult, dict[str, Any] | None, dict[int, str | None], list[LinkRow]]:
+    """One pass of `link_unkeyed`: its result, the model it used (trained here unless
+    `model` is given), the persons its automatic links changed (with their phone) and
+    the records it found no candidate for. `records` and `persons`: the previous pass's
+    records left and persons changed (everything read from the registry if None)."""
     from django.conf import settings
     from django.db import transaction
 
@@ -729,21 +931,30 @@ def _link_pass(*, record_ids: list[int] | None, actor: Any, training_sample: int
     auto = float(settings.DC_REGISTRY_LINK_AUTO)
     review = float(settings.DC_REGISTRY_LINK_REVIEW)
     started = time.perf_counter()
-    records, persons, training = build_linkage_frames(
-        record_ids=record_ids, training_sample=training_sample
-    )
-    result = LinkRunResult(records=len(records), persons=len(persons))
+    if records is None or persons is None:
+        records, frame, training = build_linkage_frames(
+            record_ids=record_ids, training_sample=training_sample if model is None else 0
+        )
+    else:
+        frame, training = _person_frame(list(persons), phones=persons), []
+    result = LinkRunResult(records=len(records), persons=len(frame))
     result.seconds["frames"] = time.perf_counter() - started
     started = time.perf_counter()
-    candidates = predict_links(records, persons, threshold=review, training_records=training)
+    candidates: list[Candidate] = []
+    if records and len(frame):
+        if model is None:
+            model = train_model(records, frame, training_records=training)
+        candidates = score_links(records, frame, model, threshold=review)
     result.seconds["model"] = time.perf_counter() - started
     started = time.perf_counter()
-    rejected = set(
-        LinkCandidate.objects.filter(
-            state=LinkState.REJECTED, record_id__in=[c.record_id for c in candidates]
-        ).values_list("record_id", "person_id")
-    )
-    candidates = [c for c in candidates if (c.record_id, c.person_id) not in rejected]
+    if candidates:
+        # Rejections are a reviewer's work: few, whatever the size of the registry.
+        rejected = set(
+            LinkCandidate.objects.filter(state=LinkState.REJECTED).values_list(
+                "record_id", "person_id"
+            )
+        )
+        candidates = [c for c in candidates if (c.record_id, c.person_id) not in rejected]
     result.candidates = candidates
     automatic = [c for c in candidates if c.probability >= auto and not c.ambiguous]
     queued = [c for c in candidates if c.probability < auto or c.ambiguous]
@@ -753,19 +964,7 @@ def _link_pass(*, record_ids: list[int] | None, actor: Any, training_sample: int
             links=[(c.record_id, c.person_id, c.probability) for c in automatic],
             method=LinkMethod.PROBABILISTIC,
         )
-        rows = [
-            LinkCandidate(
-                record_id=c.record_id,
-                person_id=c.person_id,
-                probability=c.probability,
-                match_weight=c.match_weight,
-                state=state,
-                explanation={"levels": c.explanation(), "ambiguous": c.ambiguous},
-            )
-            for group, state in ((automatic, LinkState.AUTO_LINKED), (queued, LinkState.PENDING))
-            for c in group
-        ]
-        LinkCandidate.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+        _write_candidates(((automatic, LinkState.AUTO_LINKED), (queued, LinkState.PENDING)))
     result.queued = len(queued)
     result.unmatched = result.records - len(candidates)
     result.seconds["write"] = time.perf_counter() - started
@@ -780,4 +979,70 @@ def _link_pass(*, record_ids: list[int] | None, actor: Any, training_sample: int
         result.seconds["model"],
         result.seconds["write"],
     )
-    return result
+    handled = {c.record_id for c in candidates}
+    left = [row for row in records if int(row.unique_id[1:]) not in handled]
+    return result, model, _phones_after(frame, records, automatic), left
+
+
+def _phones_after(
+    persons: Frame, records: Sequence[LinkRow], linked: Sequence[Candidate]
+) -> dict[int, str | None]:
+    """The phone each person `linked` went to has now: the smallest of the one it had and
+    those of the records just linked to it (what `_person_frame` would read)."""
+    had = dict(zip(persons.columns["unique_id"], persons.columns["phone"], strict=True))
+    phone_of = {int(row.unique_id[1:]): row.phone for row in records}
+    phones: dict[int, str | None] = {}
+    for candidate in linked:
+        pid = candidate.person_id
+        found = [
+            p for p in (phones.get(pid, had.get(f"p{pid}")), phone_of.get(candidate.record_id)) if p
+        ]
+        phones[pid] = min(found) if found else None
+    return phones
+
+
+def _write_candidates(groups: Iterable[tuple[list[Candidate], str]]) -> None:
+    """Insert the LinkCandidates in one statement (through a staging table, so that a
+    pair already there is skipped, not an error)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from .bulk import db_value, dumps, is_postgres, staging_table, table, write_rows
+    from .models import LinkCandidate
+
+    now = db_value(timezone.now(), "timestamp")
+    rows = [
+        (
+            c.record_id,
+            c.person_id,
+            repr(float(c.probability)),
+            repr(float(c.match_weight)),
+            state,
+            dumps({"levels": c.explanation(), "ambiguous": c.ambiguous}),
+            now,
+        )
+        for group, state in groups
+        for c in group
+    ]
+    if not rows:
+        return
+    real = "double precision" if is_postgres() else "real"
+    columns = [
+        ("record_id", "int"),
+        ("person_id", "int"),
+        ("probability", "text"),
+        ("match_weight", "text"),
+        ("state", "text"),
+        ("explanation", "json"),
+        ("created_at", "timestamp"),
+    ]
+    with staging_table("stage_registry_candidates", columns) as stage:
+        write_rows(stage, [c for c, _kind in columns], rows)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table(LinkCandidate)} (record_id, person_id, probability, "  # noqa: S608 — our identifiers
+                "match_weight, state, reason, explanation, created_at) "
+                f"SELECT record_id, person_id, CAST(probability AS {real}), "
+                f"CAST(match_weight AS {real}), state, '', explanation, created_at "
+                f"FROM {stage} WHERE 1 = 1 ON CONFLICT DO NOTHING"
+            )

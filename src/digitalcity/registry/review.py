@@ -87,6 +87,11 @@ def can_review_link(user: Any, candidate: LinkCandidate) -> bool:
     return _city_wide(user) or can_act_for_department(user, candidate.record.source.department)
 
 
+# Keys per lookup statement: one array parameter on PostgreSQL, placeholders on SQLite
+# (which limits how many one statement may have).
+_CHUNK = 10_000
+
+
 def merge_records(
     *,
     links: Sequence[tuple[int, int, float | None]],
@@ -100,22 +105,38 @@ def merge_records(
     rebuild of the persons touched. Call inside the caller's transaction and actor context.
     """
     from . import golden
+    from .bulk import any_of, fetch, table
 
     if not links:
         return 0
-    record_ids = [record_id for record_id, _person, _p in links]
-    free = set(
-        SourceRecord.objects.filter(
-            pk__in=record_ids, person__isnull=True, is_current=True
-        ).values_list("pk", flat=True)
-    )
+    record_ids = sorted({record_id for record_id, _person, _p in links})
+    free: set[int] = set()
+    for start in range(0, len(record_ids), _CHUNK):
+        where, params = any_of("id", record_ids[start : start + _CHUNK])
+        free.update(
+            pk
+            for (pk,) in fetch(
+                f"SELECT id FROM {table(SourceRecord)} WHERE {where} "  # noqa: S608 — our identifiers
+                "AND person_id IS NULL AND is_current",
+                params,
+            )
+        )
     rows = [(r, p, method, prob) for r, p, prob in links if r in free]
     if not rows:
         return 0
     _set_links(rows)
-    person_ids = {p for _r, p, _m, _prob in rows}
-    keys = sorted(Person.objects.filter(pk__in=person_ids).values_list("id_number", flat=True))
-    golden.rebuild(entity=Entity.PERSON, keys=keys, cause=VersionCause.LINK)
+    person_ids = sorted({p for _r, p, _m, _prob in rows})
+    keys: list[str] = []
+    for start in range(0, len(person_ids), _CHUNK):
+        where, params = any_of("id", person_ids[start : start + _CHUNK])
+        keys.extend(
+            key
+            for (key,) in fetch(
+                f"SELECT id_number FROM {table(Person)} WHERE {where}",  # noqa: S608 — our identifiers
+                params,
+            )
+        )
+    golden.rebuild(entity=Entity.PERSON, keys=sorted(keys), cause=VersionCause.LINK)
     return len(rows)
 
 

@@ -237,3 +237,40 @@ def test_a_backdated_batch_does_not_start_before_the_current_version(load: Load)
     first, second = Person.objects.get().versions.order_by("version")
     assert (first.valid_from, first.valid_to, second.valid_from) == (D3, D3, D3)
     assert person_as_of(number, D3) == second.snapshot
+
+
+def test_the_pinyin_follows_the_name_and_is_kept_when_the_name_stays(load: Load) -> None:
+    first, second = person_id(21), person_id(22)
+    load("police", csv_bytes([police_row(first, 姓名="李四"), police_row(second, 姓名="李四")]))
+    load(
+        "police",
+        csv_bytes(
+            [police_row(first, 姓名="李思"), police_row(second, 姓名="李四", 户籍地址="新址")]
+        ),
+        data_date=D2,
+    )
+    changed, kept = Person.objects.get(id_number=first), Person.objects.get(id_number=second)
+    assert (changed.name, changed.name_pinyin) == ("李思", "li si")
+    assert (kept.name, kept.name_pinyin, kept.version) == ("李四", "li si", 2)
+    load("hrss", csv_bytes([hrss_row(person_id(23), 姓名="欧阳娜")]), data_date=D2)
+    assert Person.objects.get(id_number=person_id(23)).name_pinyin == "ou yang na"
+
+
+def test_a_build_of_several_chunks_restores_the_planner_setting(
+    load: Load, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection, transaction
+
+    from .. import golden
+
+    if connection.vendor != "postgresql":
+        pytest.skip("enable_seqscan is a PostgreSQL planner setting")
+    first, second = person_id(24), person_id(25)
+    load("police", csv_bytes([police_row(first), police_row(second)]), data_date=D1)
+    monkeypatch.setattr(golden, "CHUNK", 1)  # two keys: two chunks, index lookups
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = on")
+        stats = golden.rebuild(entity="person", keys=[first, second])
+        cursor.execute("SELECT current_setting('enable_seqscan')")
+        assert cursor.fetchone()[0] == "on"
+    assert stats.unchanged == 2

@@ -7,6 +7,7 @@ social-insurance rows without a valid ID written the ways clerks get them wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import random
 from dataclasses import dataclass
@@ -19,7 +20,10 @@ from ..choices import LinkMethod, LinkState, VersionCause
 from ..imports import import_rows
 from ..linkage import (
     Candidate,
+    Level,
     LinkRow,
+    _person_frame,
+    _write_candidates,
     build_linkage_frames,
     link_unkeyed,
     make_row,
@@ -194,7 +198,16 @@ def _row(uid: str, who: Someone, **override: str) -> LinkRow:
         "phone": who.phone,
         "id_number": who.id_number,
     } | override
-    return make_row(unique_id=uid, **values)
+    return make_row(
+        unique_id=uid,
+        name=values["name"],
+        birth_date=values["birth_date"],
+        sex=values["sex"],
+        division=values["division"],
+        address=values["address"],
+        phone=values["phone"],
+        id_number=values["id_number"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -343,3 +356,58 @@ def test_frames_leave_out_records_already_waiting_for_review(city: City) -> None
     assert all(row.id_number is None for row in training)
     mistyped_row = next(r for r in unkeyed if r.unique_id == f"r{records['mistyped'].pk}")
     assert mistyped_row.id_number == mistyped(people()[2].id_number)
+
+
+def test_the_person_frame_has_pinyin_and_a_linked_record_s_phone(city: City) -> None:
+    everyone, _records = load_small_city(city)
+    someone = everyone[5]  # in the police register and, keyed, in social insurance
+    person = Person.objects.get(id_number=someone.id_number)
+
+    frame = _person_frame(None)
+    assert len(frame) == 160
+    row = next(r for r in frame if r.unique_id == f"p{person.pk}")
+    assert row.name_py == name_pinyin(someone.name)[0]
+    assert row.birth_date == someone.birth.isoformat()
+    assert row.phone == someone.phone  # the police register has none; social insurance has
+    assert row.id_number == someone.id_number
+
+    only = list(_person_frame([person.pk]))
+    assert only == [row]
+    # The second pass knows the phones already and reads no record for them.
+    (given,) = _person_frame([person.pk], phones={person.pk: "13900000000"})
+    assert given == dataclasses.replace(row, phone="13900000000")
+
+
+def test_candidates_are_written_at_once_and_a_pair_already_there_is_kept(city: City) -> None:
+    everyone, records = load_small_city(city)
+    zhang = Person.objects.get(id_number=everyone[0].id_number)
+    wang = Person.objects.get(id_number=everyone[1].id_number)
+    LinkCandidate.objects.create(record=records["homophone"], person=zhang, probability=0.6)
+    levels = [Level("name", "name_pinyin_exact", 6.3), Level("birth", "birth_exact", 7.1)]
+
+    _write_candidates(
+        [
+            (
+                [
+                    Candidate(records["homophone"].pk, zhang.pk, 0.7, 2.0, levels),
+                    Candidate(records["stranger"].pk, wang.pk, 0.55, 0.3, levels, ambiguous=True),
+                ],
+                LinkState.PENDING,
+            )
+        ]
+    )
+
+    kept = LinkCandidate.objects.get(record=records["homophone"])
+    assert kept.probability == pytest.approx(0.6)
+    new = LinkCandidate.objects.get(record=records["stranger"])
+    assert (new.person, new.state, new.reason) == (wang, LinkState.PENDING, "")
+    assert new.probability == pytest.approx(0.55)
+    assert new.match_weight == pytest.approx(0.3)
+    assert new.explanation == {
+        "levels": [
+            {"comparison": "name", "level": "name_pinyin_exact", "weight": 6.3},
+            {"comparison": "birth", "level": "birth_exact", "weight": 7.1},
+        ],
+        "ambiguous": True,
+    }
+    assert new.created_at is not None
