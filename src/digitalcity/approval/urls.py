@@ -11,6 +11,11 @@ urlpatterns = [
     path("items/enterprise/", views.enterprise_items, name="enterprise_items"),
     path("items/<str:code>/", views.item_page, name="item"),
     path("items/<str:code>/apply/", views.apply, name="apply"),
+    path(
+        "items/<str:code>/templates/<str:material>/",
+        views.material_template,
+        name="material_template",
+    ),
     path("my/", views.my_applications, name="my_applications"),
     path("my/<int:pk>/", views.my_application, name="my_application"),
     path("my/<int:pk>/correct/", views.correct, name="correct"),

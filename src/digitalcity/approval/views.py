@@ -22,7 +22,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import ngettext, pgettext
+from django.views.decorators.http import require_GET, require_POST
 
 from digitalcity.cases.declare import get_type
 from digitalcity.cases.queries import case_detail
@@ -51,7 +52,7 @@ from .forms import (
     add_errors,
 )
 from .formspec import build_form
-from .models import Application, Item, Licence
+from .models import Application, Item, ItemMaterial, Licence
 from .pdf import licence_pdf
 from .workflow import PAUSE_STATES, TYPE_CODE
 
@@ -124,6 +125,34 @@ def item_page(request: HttpRequest, code: str) -> HttpResponse:
             "fields": item.form_spec,
         },
     )
+
+
+@require_GET
+def material_template(request: HttpRequest, code: str, material: str) -> FileResponse:
+    """The 样表 of a material of a published (active) item, for anyone: citizens read the
+    item guide before they sign in. Only these files are public; every other stored file
+    goes through core's signed-in download and its access rules."""
+    row = (
+        ItemMaterial.objects.filter(
+            item__code=code,
+            item__is_active=True,
+            code=material,
+            template__purpose=services.TEMPLATE_PURPOSE,
+        )
+        .select_related("template")
+        .first()
+    )
+    if row is None or row.template is None:
+        raise Http404(_("样表不存在或事项已停用"))
+    stored = row.template
+    response = FileResponse(
+        stored.file.open("rb"),
+        as_attachment=True,
+        filename=stored.original_name,
+        content_type=stored.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _uploads(request: HttpRequest, item: Item) -> dict[str, Any]:
@@ -336,12 +365,17 @@ def _render_mine(
 _QUIET = ("clock_started", "clock_stopped")
 
 
-def _timeline(ct: Any, events: Any) -> list[dict[str, Any]]:
+def _timeline(ct: Any, events: Any, applicant_id: int | None = None) -> list[dict[str, Any]]:
+    """Timeline rows; the applicant's own steps say 申请人, never the name (DESIGN.md:
+    personal data is masked on screen), as on the generic case page."""
     return [
         {
             "e": e,
             "label": _event_label(ct, e),
             "items": e.data.get("items") if isinstance(e.data.get("items"), list) else None,
+            "who": _("申请人")
+            if e.actor_id is not None and e.actor_id == applicant_id
+            else e.actor_label or _("系统"),
         }
         for e in events
         if e.kind not in _QUIET
@@ -514,7 +548,7 @@ def _handle_context(user: User, application: Application) -> dict[str, Any]:
         "a": application,
         "detail": detail,
         "state": ct.state(state).label,
-        "timeline": _timeline(ct, detail.timeline),
+        "timeline": _timeline(ct, detail.timeline, application.case.applicant_id),
         # The Art. 43 clock only for items with a preliminary review.
         "case_clocks": [
             c
@@ -685,7 +719,7 @@ def licence_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.licence_revoke(licence=licence, actor=user, **form.cleaned_data)
         except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
+            messages.error(request, pgettext("分句", "；").join(error.messages))
         else:
             messages.success(request, _("证照 %(n)s 已撤销") % {"n": licence.number})
     else:
@@ -837,7 +871,10 @@ def catalog(request: HttpRequest) -> HttpResponse:
                     return response
                 errors = [str(e) for e in refused.row_errors]
             else:
-                messages.success(request, _("已导入 %(n)d 个事项") % {"n": count})
+                messages.success(
+                    request,
+                    ngettext("已导入 %(n)d 个事项", "已导入 %(n)d 个事项", count) % {"n": count},
+                )
                 return redirect("approval:catalog")
     items = queries.items_for()
     return render(

@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from digitalcity.core.models import Department, Division
@@ -32,8 +33,8 @@ from digitalcity.identity.models import User
 from digitalcity.identity.permissions import departments_of, is_supervisor
 
 from . import page_queries, queries, services
-from .choices import EventKind, RatingValue, SignalKind, UrgeState
-from .declare import get_type
+from .choices import ClockState, EventKind, RatingValue, SignalKind, UrgeState
+from .declare import ALL_CLOCKS, CaseType, get_type
 from .forms import (
     BreakLockForm,
     ExtendForm,
@@ -187,6 +188,7 @@ def _render_case(
                 "break_lock": bound.get(f"break_lock:{pk}") or BreakLockForm(prefix=f"unlock-{pk}"),
             }
         )
+    startable = _startable_clocks(detail.type, case.state)
     clocks = [
         {
             "view": view,
@@ -195,6 +197,12 @@ def _render_case(
         }
         # The case's own clocks first, then each task's.
         for view in sorted(detail.clocks, key=lambda v: (v.clock.task_id is not None, v.clock.pk))
+        # A case clock that has not started and that no step still ahead can start never
+        # applies to this case (an approval accepted without a county preliminary review
+        # has no 初审时限; a refused one no 送达时限): "未开始" would only mislead.
+        if view.clock.task_id is not None
+        or view.clock.state != ClockState.PENDING
+        or view.clock.code in startable
     ]
     urges = [
         {
@@ -217,6 +225,21 @@ def _render_case(
         "timeline": _timeline(detail.timeline, case),
     }
     return render(request, "cases/case.html", context, status=status)
+
+
+def _startable_clocks(ct: CaseType, state: str) -> set[str]:
+    """Codes of the case clocks that a transition reachable from `state` starts."""
+    seen, todo = {state}, [state]
+    codes: set[str] = set()
+    while todo:
+        for transition in ct.transitions_from(todo.pop()):
+            codes.update(transition.starts)
+            if transition.target not in seen:
+                seen.add(transition.target)
+                todo.append(transition.target)
+    if ALL_CLOCKS in codes:
+        codes.update(c.code for c in ct.clocks)
+    return codes
 
 
 def _timeline(events: list[Event], case: Case) -> list[dict[str, Any]]:
@@ -453,7 +476,7 @@ def send_rating_link(request: HttpRequest, ref: str) -> HttpResponse:
     try:
         link, _token = services.rating_link_issue(case=case, actor=user)
     except ValidationError as error:
-        messages.error(request, "；".join(error.messages))
+        messages.error(request, pgettext("分句", "；").join(error.messages))
     else:
         messages.success(
             request, _("评价短信已发送至 %(phone)s") % {"phone": mask_phone(link.phone)}

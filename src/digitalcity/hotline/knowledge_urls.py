@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.knowledge_list, name="knowledge_list"),
     path("new/", views.knowledge_new, name="knowledge_new"),
     path("import/", views.knowledge_import, name="knowledge_import"),
+    path("import/errors.xlsx", views.knowledge_import_report, name="knowledge_import_report"),
     path("import/template.xlsx", views.knowledge_template, name="knowledge_template"),
     path("search/", views.knowledge_search, name="knowledge_search"),
     path("answer/", views.knowledge_answer, name="knowledge_answer"),

@@ -11,16 +11,17 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from digitalcity.core.imports import ImportRefused
+from digitalcity.core.imports import ImportRefused, RowError, error_report_xlsx
 from digitalcity.core.models import Department
 from digitalcity.identity.permissions import departments_of, is_admin
 
@@ -282,7 +283,7 @@ def knowledge_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
 @login_required
 def knowledge_import(request: HttpRequest) -> HttpResponse:
     _staff(request)
-    errors: list[Any] = []
+    errors: list[RowError] = []
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
@@ -295,11 +296,63 @@ def knowledge_import(request: HttpRequest) -> HttpResponse:
                     actor=request.user, content=upload.read(), filename=upload.name or ""
                 )
             except ImportRefused as exc:
+                if request.POST.get("report"):
+                    return _error_report_response(exc.row_errors)
                 errors = exc.row_errors
             else:
-                messages.success(request, _("已导入 %(n)d 条知识（草稿）") % {"n": len(created)})
+                messages.success(
+                    request,
+                    ngettext(
+                        "已导入 %(n)d 条知识（草稿）", "已导入 %(n)d 条知识（草稿）", len(created)
+                    )
+                    % {"n": len(created)},
+                )
                 return redirect("hotline:knowledge_list")
-    return render(request, "hotline/knowledge/import.html", {"errors": errors})
+    return render(
+        request,
+        "hotline/knowledge/import.html",
+        {"errors": errors, "report_token": _report_token(request, errors) if errors else ""},
+    )
+
+
+# The refused file is not kept: the errors shown travel back signed (and compressed) in
+# the page, so the report can be downloaded without choosing the file again.
+_REPORT_SALT = "hotline.knowledge.import-report"
+_REPORT_MAX_AGE = 24 * 3600
+
+
+def _report_token(request: HttpRequest, errors: list[RowError]) -> str:
+    return signing.dumps(
+        [[e.row, e.column, e.message] for e in errors],
+        salt=f"{_REPORT_SALT}:{request.user.pk}",
+        compress=True,
+    )
+
+
+def _error_report_response(errors: list[RowError]) -> HttpResponse:
+    response = HttpResponse(
+        error_report_xlsx(errors),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="knowledge-import-errors.xlsx"'
+    return response
+
+
+@login_required
+@require_POST
+def knowledge_import_report(request: HttpRequest) -> HttpResponse:
+    """The per-row error report (.xlsx) of the import just refused on this user's screen."""
+    _staff(request)
+    try:
+        rows = signing.loads(
+            request.POST.get("token", ""),
+            salt=f"{_REPORT_SALT}:{request.user.pk}",
+            max_age=_REPORT_MAX_AGE,
+        )
+    except signing.BadSignature:  # also SignatureExpired
+        messages.error(request, _("错误报告已过期，请重新上传文件"))
+        return redirect("hotline:knowledge_import")
+    return _error_report_response([RowError(int(r), str(c), str(m)) for r, c, m in rows])
 
 
 @login_required

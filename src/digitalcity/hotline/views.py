@@ -17,12 +17,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch
+from django.db.models import Count, F, Prefetch, Q
 from django.forms import Form as DjangoForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from digitalcity.cases.choices import (
@@ -107,7 +108,10 @@ def _detail(event: Event, unit_label: str) -> str:
             spec = str(ORDER_TYPE.task(event.task.spec).label)
         except KeyError:
             spec = event.task.spec
-        return f"{spec}（{event.task.department.name}）"
+        return _("%(task)s（%(department)s）") % {
+            "task": spec,
+            "department": event.task.department.name,
+        }
     if event.kind == EventKind.RATING and data.get("value") in RatingValue.values:
         return str(RatingValue(data["value"]).label)
     if event.kind == EventKind.SIGNAL and data.get("signal") in SignalStage.values:
@@ -130,7 +134,9 @@ def _labelled(events: Any, unit_label: str = "") -> list[Event]:
             except KeyError:
                 label = event.transition
         detail = _detail(event, unit_label)
-        event.label = f"{label}：{detail}" if detail else label
+        event.label = (
+            _("%(label)s：%(detail)s") % {"label": label, "detail": detail} if detail else label
+        )
         out.append(event)
     return out
 
@@ -150,10 +156,12 @@ def _with_reminders(order: WorkOrder, events: list[Event]) -> list[Any]:
     """The engine's events and the order's 催办 rows, in time order."""
     entries: list[Any] = list(events)
     for reminder in queries.reminders_of(order):
-        names = "、".join(d.name for d in reminder.departments.all())
-        reason = _("被催办：%(d)s；通知 %(n)d 人") % {"d": names or "—", "n": reminder.notified}
+        names = pgettext("列举", "、").join(d.name for d in reminder.departments.all())
+        reason = ngettext(
+            "被催办：%(d)s；通知 %(n)d 人", "被催办：%(d)s；通知 %(n)d 人", reminder.notified
+        ) % {"d": names or "—", "n": reminder.notified}
         if reminder.note:
-            reason = f"{reminder.note}（{reason}）"
+            reason = _("%(note)s（%(reason)s）") % {"note": reminder.note, "reason": reason}
         by = reminder.by
         entries.append(
             TimelineEntry(
@@ -251,7 +259,7 @@ def portal_order(request: HttpRequest, ref: str) -> HttpResponse:
     user = request.user
     order = queries.get_order_for_user(user, ref)
     if order.caller_id != getattr(user, "pk", None):
-        raise Http404("工单不存在或无权访问")
+        raise Http404(_("工单不存在或无权访问"))
     events = _labelled(
         Event.objects.filter(case_id=order.case_id, public=True)
         .select_related("task__department")
@@ -383,6 +391,10 @@ def _row(order: WorkOrder, now: datetime) -> dict[str, Any]:
         "status": status,
         "late": status.expected_at is not None and status.expected_at < now,
         "paused": status.state == OrderState.RETURNED,
+        # 回访 is due within one working day of 办结 (services.orders.order_reply).
+        "callback_late": status.state == OrderState.REPLIED
+        and order.callback_due_at is not None
+        and order.callback_due_at < now,
     }
 
 
@@ -395,6 +407,13 @@ def workbench(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {"center": center, "supervisor": is_supervisor(user)}
     if center:
         lists = queries.center_queues()
+        # Overdue call-backs first (the earliest due date is the longest overdue).
+        lists["callbacks"] = lists["callbacks"].order_by(
+            F("callback_due_at").asc(nulls_last=True), "created_at"
+        )
+        context["callback_counts"] = lists["callbacks"].aggregate(
+            total=Count("pk"), overdue=Count("pk", filter=Q(callback_due_at__lt=now))
+        )
         context["lists"] = {
             name: [_row(o, now) for o in _with_clock(qs)[:LIST_SIZE]] for name, qs in lists.items()
         }
@@ -514,7 +533,9 @@ def _action(request: HttpRequest, name: str, order: WorkOrder, user: User) -> An
     }
     if name == "remind":
         reminder = services.order_remind(order=order, actor=user, note=request.POST.get("note", ""))
-        return _("已催办，通知 %(n)d 人") % {"n": reminder.notified}
+        return ngettext("已催办，通知 %(n)d 人", "已催办，通知 %(n)d 人", reminder.notified) % {
+            "n": reminder.notified
+        }
     if name in ("rating_link", "archive"):
         if name == "rating_link":
             services.order_send_rating_link(order=order, actor=user)
@@ -579,7 +600,7 @@ def order_action(request: HttpRequest, ref: str, action: str) -> HttpResponse:
     try:
         result = _action(request, action, order, user)
     except ValidationError as error:
-        messages.error(request, "；".join(error.messages))
+        messages.error(request, pgettext("分句", "；").join(error.messages))
         return redirect("hotline:order", ref=order.case.number)
     if isinstance(result, str):
         messages.success(request, result)
@@ -605,7 +626,7 @@ def extension_decide(request: HttpRequest, pk: int) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as error:
-            messages.error(request, "；".join(error.messages))
+            messages.error(request, pgettext("分句", "；").join(error.messages))
         else:
             messages.success(request, _("延期申请已审核"))
     return redirect("hotline:order", ref=request_row.order.case.number)

@@ -417,15 +417,22 @@ def submit(
 
 
 def _repeat(client: Open311Client, key: str) -> Submitted | None:
-    """The first submission of `key` by this system, if there was one."""
-    first = (
-        Open311Submission.objects.filter(client=client, intake_key=key)
-        .select_related("order__case")
-        .order_by("pk")
-        .first()
-    )
-    if first is None:
+    """The first submission of `key` by this system, if there was one.
+
+    Every POST asks this, and almost always the answer is no: one equality look-up on the
+    `intake_key` index (the key already names the system), no join and no ORDER BY …
+    LIMIT, which PostgreSQL without fresh statistics planned as a scan of all the
+    system's submissions. The rows are read only when there is a repeat."""
+    found = [
+        pk
+        for pk, client_id in Open311Submission.objects.filter(intake_key=key).values_list(
+            "pk", "client_id"
+        )
+        if client_id == client.pk
+    ]
+    if not found:
         return None
+    first = Open311Submission.objects.select_related("order__case").get(pk=min(found))
     return Submitted(submission=first, order=_order_of(first), created=False)
 
 
