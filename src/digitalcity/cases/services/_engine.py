@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from digitalcity.core import calendar
 from digitalcity.core.models import Department, Membership
+from digitalcity.core.rows import Table, scalar_rows
 from digitalcity.identity.permissions import is_admin
 
 from .. import hooks
@@ -33,7 +34,6 @@ from ..choices import (
 from ..clocks import consumed, moments, settle_stage
 from ..declare import ALL_CLOCKS, CaseType, ClockSpec, TaskSpec, Transition, get_type
 from ..models import Case, CaseDepartment, Clock, Event, Task
-from ._rows import Table, scalar_rows
 
 # The engine's rows, read and written by prepared SQL texts (see _rows.py).
 CASES = Table(Case)
@@ -62,10 +62,11 @@ CLOCK_FIELDS = [
 
 
 @contextmanager
-def unit_of_work() -> Iterator[None]:
+def unit_of_work(*, savepoint: bool = True) -> Iterator[None]:
     """One service call: one transaction, and one snapshot of the calendar rows for every
-    clock computed in it."""
-    with transaction.atomic(), calendar.cached():
+    clock computed in it. `savepoint=False` inside a caller's transaction: no savepoint
+    (two statements fewer); an error then fails the caller's whole transaction."""
+    with transaction.atomic(savepoint=savepoint), calendar.cached():
         yield
 
 

@@ -67,6 +67,7 @@ def case_open(
     clock_limits: Mapping[str, int] | None = None,
     clock_units: Mapping[str, str] | None = None,
     data: Mapping[str, Any] | None = None,
+    savepoint: bool = True,
 ) -> Case:
     """Open a case of `type_code` in its initial state, numbered `<prefix>-<year>-NNNNNN`.
 
@@ -78,6 +79,9 @@ def case_open(
     "created" event. A citizen or legal person opens only for themselves; staff open on an
     applicant's behalf (window, phone); with no applicant at all the type must allow
     anonymity. The number is issued inside the transaction, so a failed open leaves no gap.
+    `savepoint=False`: called inside a transaction that is the whole unit of work (a
+    channel's intake, which writes its own row beside the case), no savepoint is taken;
+    an error then fails that transaction — the caller must let it roll back.
     """
     ct = get_type(type_code)
     if signed_in(actor) and actor.kind in (AccountKind.CITIZEN, AccountKind.LEGAL_PERSON):
@@ -115,7 +119,7 @@ def case_open(
                     % {"u": unit, "all": ", ".join(ClockUnit.values)}
                 }
             )
-    with unit_of_work():
+    with unit_of_work(savepoint=savepoint):
         now = timezone.now()
         case = Case(
             opened_at=now,

@@ -1,4 +1,4 @@
-"""The engine's hand-written SQL (services/_rows.py) stores and returns what the ORM does."""
+"""The engine's hand-written SQL (core/rows.py) stores and returns what the ORM does."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from digitalcity.cases.choices import ClockState, ClockUnit, EventKind, TaskState
 from digitalcity.cases.models import Case, CaseDepartment, Clock, Event, Task
-from digitalcity.cases.services._rows import Table
+from digitalcity.core.rows import Table
 
 from .factories import open_example_case
 

@@ -1,8 +1,9 @@
-"""Hand-written SQL for the engine's hot paths: read, insert and update whole model rows.
+"""Hand-written SQL for hot paths: read, insert and update whole model rows.
 
-Not a public API. The ORM spends 100–200 µs of Python building each statement (query
-compilation), several times what SQLite or PostgreSQL then take to run it; a service
-step of the case engine sends about ten. `Table` builds each statement's text once per
+A platform helper for the case engine's steps and the 12345 intake: use it only where a
+benchmark shows the ORM's cost. The ORM spends 100–200 µs of Python building each
+statement (query compilation), several times what SQLite or PostgreSQL then take to run
+it; a service step of the case engine sends about ten. `Table` builds each statement's text once per
 model and database vendor and then only binds values, with Django's own field
 conversions both ways (`Field.get_db_prep_save` when writing; the backend's and the
 field's `from_db` converters when reading), so what is stored and what comes back are
@@ -10,8 +11,9 @@ exactly what the ORM would store and return, on SQLite and PostgreSQL alike. The
 statements still go through `connection.cursor()`, so they run inside the service's
 transaction and are counted by query budgets and the debug toolbar.
 
-Model signals are not sent (as with `bulk_create` / `QuerySet.update`): the engine's
-models are not audited — their `Event` rows are the audit trail.
+Model signals are not sent (as with `bulk_create` / `QuerySet.update`): use it only for
+models that are not audited and have no receivers (the engine's models — their `Event`
+rows are the audit trail —, the 12345 work order and Open311 submission).
 """
 
 from __future__ import annotations
@@ -262,6 +264,11 @@ class Table(Generic[M]):
                 f"UPDATE {c.table} SET {assignments} WHERE {c.pk_column} IN ({marks})",  # noqa: S608
                 [*params, *pks],
             )
+
+    @property
+    def name(self) -> str:
+        """The quoted table name, for fixed statement texts."""
+        return self._c(connections[DEFAULT_DB_ALIAS]).table
 
     def column(self, name: str) -> str:
         """The quoted, table-qualified column of field `name` for `where` clauses."""
