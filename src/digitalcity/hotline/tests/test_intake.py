@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from digitalcity.cases.choices import CaseChannel, ClockState
 from digitalcity.cases.models import Case, Clock
 from digitalcity.hotline.choices import DeadlineUnit, OrderState, RequestType, Urgency
-from digitalcity.hotline.models import DeadlineRule, WorkOrder
+from digitalcity.hotline.models import Category, DeadlineRule, WorkOrder
 from digitalcity.hotline.services import IntakeThrottled
 from digitalcity.hotline.status import order_status
 
@@ -73,6 +73,24 @@ def test_an_edited_rule_changes_the_deadline_of_new_orders(hw):
         order = make_order(hw, request_type=RequestType.HELP)
     assert _deadline(order).due_at == at(2026, 11, 20, 13, 0)
     assert (order.deadline_amount, order.deadline_unit) == (3, DeadlineUnit.CALENDAR_HOURS)
+
+
+def test_rules_and_categories_edited_after_an_order_apply_to_the_next_one(hw):
+    # The intake caches reference rows per process (core.refcache, ADR 0019); an edit
+    # saved in this process is seen by the very next order.
+    with time_machine.travel(at(2026, 11, 20, 10, 0), tick=False):
+        make_order(hw, request_type=RequestType.HELP)
+        rule = DeadlineRule.objects.get(request_type="", urgency="")
+        rule.amount, rule.unit = 5, DeadlineUnit.CALENDAR_HOURS
+        rule.save()
+        order = make_order(hw, request_type=RequestType.HELP)
+    assert _deadline(order).due_at == at(2026, 11, 20, 15, 0)
+    category = Category.objects.get(code="040101")
+    category.is_active = False
+    category.save()
+    with pytest.raises(ValidationError) as caught:
+        make_order(hw)
+    assert "category" in caught.value.message_dict
 
 
 @pytest.mark.parametrize(
