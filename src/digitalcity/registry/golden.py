@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +46,16 @@ from pypinyin import lazy_pinyin
 
 from digitalcity.core.models import Division
 
-from .bulk import analyze_if_grown, any_of, db_value, dumps, fetch, insert_rows, update_rows
+from .bulk import (
+    analyze_if_grown,
+    any_of,
+    db_value,
+    dumps,
+    fetch,
+    insert_rows,
+    loads,
+    update_rows,
+)
 from .choices import ConflictState, Entity, EventKind, LinkMethod, PersonStatus, VersionCause
 from .fields import GOLDEN_FIELDS
 from .models import (
@@ -437,7 +445,7 @@ def _build_chunk(
 
 def _as_json(value: Any) -> Any:
     """A JSON column read by raw SQL: parsed by psycopg, text under SQLite."""
-    return json.loads(value) if isinstance(value, str) else value
+    return loads(value) if isinstance(value, str) else value
 
 
 def _as_date(value: Any) -> datetime.date:
