@@ -442,22 +442,16 @@ def submit(
     repeat = _repeat(client, intake_key)
     if repeat is not None:
         return Submitted(submission=repeat.submission, order=order, created=False)
-    # An order of this key made by another channel's intake (none does today).
-    submission = Open311Submission.objects.create(
-        token=token,
-        client=client,
-        created_at=now,
-        intake_key=intake_key,
-        processed_at=now,
-        order=order,
-    )
-    return Submitted(submission=submission, order=order, created=False)
+    # An order of this key with no submission of this system (none is made so today):
+    # this POST's submission records the answer.
+    record(order)
+    return Submitted(submission=written[0], order=order, created=False)
 
 
 def _repeat(client: Open311Client, key: str) -> Submitted | None:
     """The first submission of `key` by this system, if there was one.
 
-    Every POST asks this, and almost always the answer is no: one equality look-up on the
+    Asked by deferred systems' POSTs and on repeats: one equality look-up on the
     `intake_key` index (the key already names the system), no join and no ORDER BY …
     LIMIT, which PostgreSQL without fresh statistics planned as a scan of all the
     system's submissions. The rows are read only when there is a repeat."""
