@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from digitalcity.identity.tests.factories import Personas, make_personas
 
@@ -40,3 +43,18 @@ def _fresh_reference_caches() -> Any:
     refcache.clear_all()
     yield
     refcache.clear_all()
+
+
+#: The moment tests that act "now" run at: a Monday of the calendar years the tests seed
+#: (2025–2026), so deadlines of up to 20 working days stay inside them.
+FIXED_NOW = datetime(2026, 10, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def in_2026() -> Any:
+    """Runs the test on Mon 2026-10-26 10:00, the clock ticking on from there: whatever
+    today is, its deadlines fall in the seeded years (from December 2026 on, 7 or 20
+    working days from today reach 2027, whose calendar the tests do not seed — and whose
+    State Council notice no package carries yet). Tests that travel further nest inside."""
+    with time_machine.travel(FIXED_NOW, tick=True) as traveller:
+        yield traveller

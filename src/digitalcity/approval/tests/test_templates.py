@@ -4,6 +4,8 @@ or not) for a published item through approval's own view; core's download view k
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
@@ -93,7 +95,9 @@ def test_the_public_view_serves_templates_only(world: World, client: Client) -> 
     assert client.post(f"/approval/items/{code}/templates/floor_plan/").status_code == 405
 
 
-def test_a_material_file_is_not_a_template_for_the_public(world: World, client: Client) -> None:
+def test_a_material_file_is_not_a_template_for_the_public(
+    world: World, client: Client, in_2026: Any
+) -> None:
     """The template rule admits template files only, not applicants' uploads, and the
     public template view never serves one even when it is linked as a template."""
     from ..services import application_apply

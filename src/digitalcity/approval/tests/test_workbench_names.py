@@ -3,6 +3,8 @@ masked, on the list and on the handling page."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -12,7 +14,9 @@ from .factories import FORM_DATA, World, uploads
 pytestmark = pytest.mark.django_db
 
 
-def test_an_enterprise_is_named_and_a_person_is_masked(world: World, client: Client) -> None:
+def test_an_enterprise_is_named_and_a_person_is_masked(
+    world: World, client: Client, in_2026: Any
+) -> None:
     person = application_apply(
         item=world.item, actor=world.p.citizen, form_data=FORM_DATA, uploads=uploads()
     )

@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 
 from digitalcity.core.calendar_import import seed_from_chinesecalendar
 from digitalcity.identity.tests.factories import Personas
@@ -20,15 +19,6 @@ SH = ZoneInfo("Asia/Shanghai")
 
 def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, ss, tzinfo=SH)
-
-
-@pytest.fixture
-def in_2026() -> Any:
-    """Runs the test on Mon 2026-10-26 10:00 (the clock ticks on): its deadlines stay
-    within the seeded years whatever today is (from December 2026 on, 20 working days
-    reach 2027, whose calendar is not seeded)."""
-    with time_machine.travel(at(2026, 10, 26, 10), tick=True) as traveller:
-        yield traveller
 
 
 @pytest.fixture

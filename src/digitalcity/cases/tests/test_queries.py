@@ -61,7 +61,7 @@ def test_each_persona_sees_exactly_their_cases(world):
     assert get_case_for_user(w.p.clerk_b, ab.pk) == ab
 
 
-def test_a_department_joining_through_reassignment_sees_the_case(world):
+def test_a_department_joining_through_reassignment_sees_the_case(world, in_2026):
     from digitalcity.cases.services import task_reassign
 
     w = world

@@ -249,7 +249,7 @@ def test_an_opinion_is_required_to_complete_a_review(world):
         task_complete(task=task, actor=w.p.clerk_b, opinion="  ")
 
 
-def test_the_join_waits_while_correction_is_outstanding(world):
+def test_the_join_waits_while_correction_is_outstanding(world, in_2026):
     w = world
     case = _accepted(w)
     tasks = _tasks(case)

@@ -20,6 +20,13 @@ def at(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetim
     return datetime(y, m, d, hh, mm, ss, tzinfo=SH)
 
 
+@pytest.fixture(autouse=True)
+def _hotline_tests_run_in_2026(in_2026: Any) -> None:
+    # Every hotline test opens orders "now" (7 working days, 24 working hours): the root
+    # conftest's fixed day keeps them in the seeded calendar years.
+    pass
+
+
 @pytest.fixture
 def seeded_calendar(db: Any) -> None:
     seed_from_chinesecalendar(years=[2025, 2026])
