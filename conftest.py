@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,18 @@ import pytest
 import time_machine
 
 from digitalcity.identity.tests.factories import Personas, make_personas
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`DC_TEST_NOW=2027-03-01T10:00+08:00 make test`: the whole run in this process
+    happens at that moment (the clock ticking on) — to find tests that would fail on a
+    later date because they act "now". Tests that start other processes (the worker
+    killed mid-sweep) see the real clock there and may fail under it."""
+    moment = os.environ.get("DC_TEST_NOW", "").strip()
+    if moment:
+        traveller = time_machine.travel(datetime.fromisoformat(moment), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
 
 
 @pytest.fixture(autouse=True)
