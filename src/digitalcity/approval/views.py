@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from digitalcity.cases.declare import get_type
 from digitalcity.cases.queries import case_detail
-from digitalcity.core.files import can_download
+from digitalcity.core.files import can_download, file_response
 from digitalcity.core.imports import ImportRefused, error_report_xlsx
 from digitalcity.core.models import Membership, MembershipRole, StoredFile
 from digitalcity.identity.models import AccountKind, User
@@ -144,15 +144,7 @@ def material_template(request: HttpRequest, code: str, material: str) -> FileRes
     )
     if row is None or row.template is None:
         raise Http404(_("样表不存在或事项已停用"))
-    stored = row.template
-    response = FileResponse(
-        stored.file.open("rb"),
-        as_attachment=True,
-        filename=stored.original_name,
-        content_type=stored.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return file_response(row.template)
 
 
 def _uploads(request: HttpRequest, item: Item) -> dict[str, Any]:
@@ -467,7 +459,7 @@ def material_file(request: HttpRequest, pk: int) -> FileResponse:
     stored = StoredFile.objects.filter(pk=pk, purpose=services.MATERIAL_PURPOSE).first()
     if stored is None or not can_download(user, stored):
         raise Http404(_("文件不存在或无权访问"))
-    return FileResponse(stored.file.open("rb"), as_attachment=True, filename=stored.original_name)
+    return file_response(stored)
 
 
 # --- workbench ------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest
 
-from digitalcity.core.files import can_download
+from digitalcity.core.files import can_download, file_response
 from digitalcity.core.models import StoredFile
 
 
@@ -16,11 +16,4 @@ def download_file(request: HttpRequest, pk: int) -> FileResponse:
     stored = StoredFile.objects.filter(pk=pk).first()
     if stored is None or not can_download(request.user, stored):
         raise Http404
-    response = FileResponse(
-        stored.file.open("rb"),
-        as_attachment=True,
-        filename=stored.original_name,
-        content_type=stored.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return file_response(stored)

@@ -3,17 +3,16 @@ required-field check applies to 提交申请, not to 保存草稿)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from digitalcity.identity.tests.factories import PASSWORD
 from digitalcity.web.tests.test_browser import CHROMIUM, browser  # noqa: F401 - the fixture
 
 from ..models import Application
 from .factories import World
+from .test_browser import _as
 
 pytestmark = [
     pytest.mark.browser,
@@ -28,15 +27,9 @@ def test_a_half_filled_application_is_saved_as_a_draft(
     browser: Browser,  # noqa: F811 - the fixture imported above
     world: World,
 ) -> None:
-    base = live_server.url
-    then = f"/approval/items/{world.item.code}/apply/"
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(f"{base}/accounts/login/?next={then}")
-    page.get_by_label(re.compile("用户名")).fill(world.p.citizen.username)
-    page.get_by_label("密码", exact=True).fill(PASSWORD)
-    page.locator("#password-login").get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}{then}")
+    page = _as(
+        browser, live_server.url, world.p.citizen, f"/approval/items/{world.item.code}/apply/"
+    )
 
     page.get_by_label("经营场所名称").fill("老街面馆")  # the other required fields stay empty
     page.get_by_role("button", name="提交申请").click()

@@ -305,7 +305,12 @@ def test_materials_download_only_within_the_applications_scope(
     stored = application.materials.get(material__code="id_card").file
     assert stored is not None
     client.force_login(world.p.clerk_a)
-    assert client.get(f"/approval/files/{stored.pk}/").status_code == 200
+    response = client.get(f"/approval/files/{stored.pk}/")
+    assert response.status_code == 200
+    # The type checked at upload, and the browser told not to guess another.
+    assert response["Content-Type"] == stored.content_type
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "attachment" in response["Content-Disposition"]
     client.force_login(world.p.clerk_b)
     assert client.get(f"/approval/files/{stored.pk}/").status_code == 404
     client.force_login(world.p.citizen)

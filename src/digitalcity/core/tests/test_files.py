@@ -252,6 +252,8 @@ def test_the_uploader_downloads_the_file_and_others_get_404(client, personas, mo
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == png_bytes()
     assert "attachment" in response["Content-Disposition"]
+    assert response["Content-Type"] == "image/png"
+    assert response["X-Content-Type-Options"] == "nosniff"
 
     # The owning app may admit others for its purpose (e.g. the handling clerk).
     monkeypatch.setattr(files, "_access_rules", {})
