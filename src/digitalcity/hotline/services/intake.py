@@ -186,6 +186,8 @@ def _check_flood(phone: str, now: datetime) -> None:
         [phone, connection.ops.adapt_datetimefield_value(since), limit],
     )
     if recent >= limit:
+        # Refused: the message names the whole count (the check above stops at `limit`).
+        recent = WorkOrder.objects.filter(caller_phone=phone, created_at__gte=since).count()
         raise IntakeThrottled(
             _("号码 %(p)s 在 %(m)d 分钟内已提交 %(n)d 件诉求，请稍后再试")
             % {"p": phone[:3] + "****" + phone[-4:], "m": window // 60, "n": recent},

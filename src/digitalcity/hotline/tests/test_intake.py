@@ -147,6 +147,10 @@ def test_flooding_from_one_number_is_throttled_but_not_on_the_agents_phone(hw, s
     assert WorkOrder.objects.count() == 3
     make_order(hw, channel=CaseChannel.PHONE)  # the agent on the line decides
     assert WorkOrder.objects.count() == 4
+    # The refusal names every order of the number in the window, not just the limit.
+    with pytest.raises(IntakeThrottled) as caught:
+        make_order(hw, channel=CaseChannel.SMS, actor=None)
+    assert "已提交 4 件" in caught.value.message_dict["caller_phone"][0]
 
 
 def test_a_citizens_web_order_is_theirs(hw):
